@@ -1,0 +1,21 @@
+//! Transactions as sagas: ordered steps, each with an optional compensation.
+//!
+//! Pure Rust, no JS types: [`definition`] checks what the user wrote, [`executor`] runs it
+//! against a [`StepRunner`], and the [`Report`] says exactly what happened. See
+//! [`executor`] for a runnable example.
+
+pub mod cancel;
+pub mod definition;
+pub mod error;
+pub mod event;
+pub mod executor;
+pub mod policy;
+pub mod report;
+
+pub use cancel::{CancelToken, Subscription};
+pub use definition::{DefinitionError, OnCompensationFailure, TransactionDef, Version};
+pub use error::{FailureKind, StepError};
+pub use event::{Checkpoint, CheckpointKind, EventKind, LifecycleEvent, Observer, Silent};
+pub use executor::{execute, Attempt, Host, StepRunner};
+pub use policy::{Backoff, RetryPolicy};
+pub use report::{CompensationReport, CompensationStatus, Report, StepReport, StepStatus, TransactionStatus};
