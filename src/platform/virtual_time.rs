@@ -60,12 +60,7 @@ impl VirtualClock {
         timers.retain(|t| t.strong_count() > 0);
         let live: Vec<Rc<Timer>> = timers.iter().filter_map(Weak::upgrade).collect();
         drop(timers);
-        let Some(next) = live
-            .iter()
-            .filter(|t| !t.fired.get())
-            .map(|t| t.deadline)
-            .min_by(f64::total_cmp)
-        else {
+        let Some(next) = live.iter().filter(|t| !t.fired.get()).map(|t| t.deadline).min_by(f64::total_cmp) else {
             return false;
         };
         self.now.set(self.now.get().max(next));
@@ -111,11 +106,8 @@ impl Clock for VirtualClock {
     }
 
     fn sleep(&self, ms: u64) -> LocalBoxFuture<'static, ()> {
-        let timer = Rc::new(Timer {
-            deadline: self.now.get() + ms as f64,
-            fired: Cell::new(false),
-            waker: RefCell::new(None),
-        });
+        let timer =
+            Rc::new(Timer { deadline: self.now.get() + ms as f64, fired: Cell::new(false), waker: RefCell::new(None) });
         self.timers.borrow_mut().push(Rc::downgrade(&timer));
         Box::pin(futures::future::poll_fn(move |cx| {
             if timer.fired.get() {

@@ -199,7 +199,10 @@ pub fn validate(raw: RawDefinition) -> Result<TransactionDef, DefinitionError> {
         )?;
         let expected_version = match (step.requires_version_check, step.expected_version) {
             (true, None) => {
-                return Err(DefinitionError::new(at("expectedVersion"), "is required when requiresVersionCheck is true"))
+                return Err(DefinitionError::new(
+                    at("expectedVersion"),
+                    "is required when requiresVersionCheck is true",
+                ))
             }
             (true, v) => v,
             (false, _) => None,
@@ -228,7 +231,10 @@ fn retry_policy(field: &str, raw: &RawRetry, base: RetryPolicy) -> Result<RetryP
     let backoff = match raw.backoff.as_deref() {
         None => base.backoff,
         Some(s) => Backoff::parse(s).ok_or_else(|| {
-            DefinitionError::new(at("backoff"), format!("unknown backoff {s:?} (expected 'constant', 'linear' or 'exponential')"))
+            DefinitionError::new(
+                at("backoff"),
+                format!("unknown backoff {s:?} (expected 'constant', 'linear' or 'exponential')"),
+            )
         })?,
     };
     let max_attempts = match optional_ms(&at("maxAttempts"), raw.max_attempts, 1)? {

@@ -68,9 +68,14 @@ pub trait StepRunner {
     /// The host's raw error, kept as the `cause` of a [`StepError`].
     type Cause: Clone;
     /// Runs attempt `attempt` of step `step`'s forward action.
-    fn execute(&self, step: usize, attempt: &Attempt) -> LocalBoxFuture<'static, Result<Self::Output, StepError<Self::Cause>>>;
+    fn execute(
+        &self,
+        step: usize,
+        attempt: &Attempt,
+    ) -> LocalBoxFuture<'static, Result<Self::Output, StepError<Self::Cause>>>;
     /// Runs attempt `attempt` of step `step`'s compensation.
-    fn compensate(&self, step: usize, attempt: &Attempt) -> LocalBoxFuture<'static, Result<(), StepError<Self::Cause>>>;
+    fn compensate(&self, step: usize, attempt: &Attempt)
+        -> LocalBoxFuture<'static, Result<(), StepError<Self::Cause>>>;
     /// The `version` a result carries, for `requiresVersionCheck`.
     fn version_of(&self, _output: &Self::Output) -> Option<Version> {
         None
@@ -176,7 +181,12 @@ impl<R: StepRunner> Run<'_, R> {
 
     /// Runs one step with its retries. On failure, also says whether the step's action did
     /// complete (a version conflict), so it must be compensated like a completed step.
-    async fn run_step(&mut self, i: usize, forward: &CancelToken, deadline: Option<f64>) -> Result<(), (StepError<R::Cause>, bool)> {
+    async fn run_step(
+        &mut self,
+        i: usize,
+        forward: &CancelToken,
+        deadline: Option<f64>,
+    ) -> Result<(), (StepError<R::Cause>, bool)> {
         let transaction = self.def;
         let def = &transaction.steps[i];
         let bounds = Bounds { attempt_timeout_ms: def.timeout_ms, deadline };
@@ -348,7 +358,13 @@ impl<R: StepRunner> Run<'_, R> {
 
     /// Polls `fut` until it completes, `interrupt` aborts, or a timeout fires. When a timeout
     /// fires, `signal` is aborted with the reason before `fut` is dropped, so the step sees why.
-    async fn guarded<T>(&self, fut: impl Future<Output = T>, bounds: Bounds, interrupt: &CancelToken, signal: &CancelToken) -> Result<T, FailureKind> {
+    async fn guarded<T>(
+        &self,
+        fut: impl Future<Output = T>,
+        bounds: Bounds,
+        interrupt: &CancelToken,
+        signal: &CancelToken,
+    ) -> Result<T, FailureKind> {
         let now = self.host.clock.now_ms();
         let remaining = bounds.deadline.map(|d| (d - now).max(0.0).ceil() as u64);
         let timer = match (bounds.attempt_timeout_ms, remaining) {
@@ -399,7 +415,14 @@ impl<R: StepRunner> Run<'_, R> {
         StepError::new(reason, message)
     }
 
-    fn emit(&self, kind: EventKind, step: Option<usize>, attempt: u32, error: Option<&StepError<R::Cause>>, delay_ms: Option<u64>) {
+    fn emit(
+        &self,
+        kind: EventKind,
+        step: Option<usize>,
+        attempt: u32,
+        error: Option<&StepError<R::Cause>>,
+        delay_ms: Option<u64>,
+    ) {
         if !self.host.observer.wants(kind) {
             return;
         }
@@ -417,8 +440,19 @@ impl<R: StepRunner> Run<'_, R> {
         });
     }
 
-    async fn checkpoint(&self, kind: CheckpointKind, step: Option<usize>, attempt: u32) -> Result<(), StepError<R::Cause>> {
-        let checkpoint = Checkpoint { transaction_id: self.transaction_id.clone(), kind, step, attempt, at: self.host.clock.now_ms() };
+    async fn checkpoint(
+        &self,
+        kind: CheckpointKind,
+        step: Option<usize>,
+        attempt: u32,
+    ) -> Result<(), StepError<R::Cause>> {
+        let checkpoint = Checkpoint {
+            transaction_id: self.transaction_id.clone(),
+            kind,
+            step,
+            attempt,
+            at: self.host.clock.now_ms(),
+        };
         match self.host.observer.checkpoint(checkpoint) {
             None => Ok(()),
             Some(write) => write.await.map_err(|e| StepError::new(FailureKind::Journal, e.to_string())),

@@ -121,7 +121,13 @@ mod tests {
     #[test]
     fn cap_jitter_and_retry_after() {
         let rng = SeededRng::new(7);
-        let p = RetryPolicy { max_attempts: 10, initial_delay_ms: 100, max_delay_ms: 250, jitter: true, ..Default::default() };
+        let p = RetryPolicy {
+            max_attempts: 10,
+            initial_delay_ms: 100,
+            max_delay_ms: 250,
+            jitter: true,
+            ..Default::default()
+        };
         for attempt in 1..9 {
             let d = p.next_delay(attempt, &thrown(), &rng).unwrap();
             let cap = p.base_delay_ms(attempt).min(250);

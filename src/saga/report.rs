@@ -106,7 +106,15 @@ pub struct StepReport<C> {
 
 impl<C> StepReport<C> {
     pub(crate) fn pending(name: Rc<str>) -> Self {
-        StepReport { name, status: StepStatus::Pending, attempts: 0, error: None, started_at: None, ended_at: None, compensation: None }
+        StepReport {
+            name,
+            status: StepStatus::Pending,
+            attempts: 0,
+            error: None,
+            started_at: None,
+            ended_at: None,
+            compensation: None,
+        }
     }
 }
 
@@ -132,7 +140,8 @@ impl<C> Report<C> {
     /// The steps whose compensation failed or was skipped, in the order compensation reached
     /// them (steps complete in definition order, so compensation walks it backwards).
     pub fn uncompensated(&self) -> Vec<usize> {
-        let failed = |s: &StepReport<C>| s.compensation.as_ref().is_some_and(|c| c.status != CompensationStatus::Compensated);
+        let failed =
+            |s: &StepReport<C>| s.compensation.as_ref().is_some_and(|c| c.status != CompensationStatus::Compensated);
         (0..self.steps.len()).rev().filter(|&i| failed(&self.steps[i])).collect()
     }
 }

@@ -1,0 +1,1 @@
+//! The JS API: the only module that touches `JsValue`.
