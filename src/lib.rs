@@ -28,4 +28,4 @@ pub mod platform;
 pub mod saga;
 
 #[cfg(target_arch = "wasm32")]
-mod js;
+pub mod js;

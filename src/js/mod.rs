@@ -1,1 +1,20 @@
 //! The JS API: the only module that touches `JsValue`.
+//!
+//! * [`coordinator`] — `TransactionCoordinator`, the saga executor for JS steps;
+//! * [`definition`] — reads a JS definition, naming the field on a wrong type;
+//! * [`runner`] — calls the user's sync/async step functions and mirrors cancellation;
+//! * [`observer`] — lifecycle events to listeners, checkpoints to the journal;
+//! * [`report`] / [`error`] — the result object and real JS `Error`s with stable names;
+//! * [`sys`] — raw bindings to `glue.js`, which builds objects in one crossing;
+//! * [`types`] — the public TypeScript declarations.
+
+mod coordinator;
+mod definition;
+mod error;
+mod observer;
+mod report;
+mod runner;
+mod sys;
+mod types;
+
+pub use coordinator::TransactionCoordinator;

@@ -18,6 +18,8 @@ use futures::future::LocalBoxFuture;
 
 pub mod journal;
 pub mod virtual_time;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 /// Wall-clock time and timers.
 pub trait Clock {

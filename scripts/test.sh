@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole suite: lint, native Rust, wasm in Node and headless Chromium, TypeScript types,
+# and the JS integration tests against real local services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh test
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "format and lints"
+cargo fmt --check
+cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet --target wasm32-unknown-unknown --lib --test wasm_node --test wasm_browser -- -D warnings
+
+step "native Rust tests"
+cargo test --quiet
+
+step "build the npm package"
+BOOTSTRAP_MODE=test bash scripts/build.sh
+
+step "wasm tests in Node and headless Chromium"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
+  cargo test --target wasm32-unknown-unknown --test wasm_node --test wasm_browser
+
+step "public TypeScript types"
+tsc --noEmit -p tests/types
+
+step "JS integration tests"
+node --test --test-reporter=spec tests/js/

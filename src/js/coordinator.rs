@@ -1,0 +1,215 @@
+//! `TransactionCoordinator`: runs JS transaction definitions and emits their lifecycle events.
+//!
+//! ```js
+//! import init, { TransactionCoordinator } from 'edgesaga';
+//! await init();
+//! const coordinator = new TransactionCoordinator({ onEvent: (e) => console.log(e.type, e.step) });
+//! const result = await coordinator.executeTransaction({
+//!   name: 'place-order',
+//!   steps: [
+//!     { name: 'reserve', execute: async (ctx) => inventory.reserve(ctx.items), compensate: async (ctx) => inventory.release(ctx.results.reserve.id) },
+//!     { name: 'charge', execute: async (ctx, info) => payments.charge(ctx.card, { idempotencyKey: info.idempotencyKey, signal: info.signal }) },
+//!   ],
+//! }, { context: { items, card } });
+//! console.log(result.status); // 'committed' | 'compensated' | 'compensation_failed'
+//! ```
+
+use std::rc::Rc;
+
+use gloo_events::EventListener;
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::AbortSignal;
+
+use super::definition::parse;
+use super::error::Error;
+use super::observer::JsObserver;
+use super::runner::JsRunner;
+use super::types::{CoordinatorOptions, EventNameOrAll, LifecycleListener, TransactionOptions};
+use super::{report, sys};
+use crate::bus::{Emitter, WILDCARD};
+use crate::platform::web::{MathRandom, WebClock};
+use crate::saga::{execute, CancelToken, EventKind, FailureKind, Host};
+
+/// Runs transactions: steps in order, compensations in reverse when one fails for good.
+#[wasm_bindgen]
+pub struct TransactionCoordinator {
+    emitter: Rc<Emitter<Function>>,
+    on_event: Option<Function>,
+    journal: Option<Object>,
+}
+
+#[wasm_bindgen]
+impl TransactionCoordinator {
+    /// `new TransactionCoordinator({ onEvent?, journal? })`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: Option<CoordinatorOptions>) -> Result<TransactionCoordinator, JsValue> {
+        let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
+        let field = |key: &str| {
+            Some(Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED))
+                .filter(|v| !v.is_undefined() && !v.is_null())
+        };
+        if !options.is_undefined() && !options.is_null() && !options.is_object() {
+            return Err(invalid("options", "must be an object"));
+        }
+        let on_event = match field("onEvent") {
+            None => None,
+            Some(f) => Some(f.dyn_into::<Function>().map_err(|_| invalid("options.onEvent", "must be a function"))?),
+        };
+        let journal = match field("journal") {
+            None => None,
+            Some(j) if Reflect::get(&j, &"append".into()).is_ok_and(|f| f.is_function()) => Some(j.unchecked_into()),
+            Some(_) => return Err(invalid("options.journal", "must have an append(transactionId, record) method")),
+        };
+        Ok(TransactionCoordinator { emitter: Rc::default(), on_event, journal })
+    }
+
+    /// Runs `definition`. Rejects with a `DefinitionError` naming the field, before any step
+    /// runs, when the definition is invalid; otherwise resolves with the full report, whatever
+    /// the steps did (it never rejects because a step failed).
+    #[wasm_bindgen(js_name = executeTransaction, unchecked_return_type = "Promise<TransactionResult>")]
+    pub fn execute_transaction(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "TransactionDefinition")] definition: JsValue,
+        options: Option<TransactionOptions>,
+    ) -> Promise {
+        match self.start(&definition, options.map_or(JsValue::UNDEFINED, Into::into)) {
+            Ok(promise) => promise,
+            Err(e) => Promise::reject(&e),
+        }
+    }
+
+    fn start(&self, definition: &JsValue, options: JsValue) -> Result<Promise, JsValue> {
+        let parsed = parse(definition).map_err(|e| JsValue::from(Error::from(e)))?;
+        let get = |key: &str| {
+            if options.is_object() {
+                Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED)
+            } else {
+                JsValue::UNDEFINED
+            }
+        };
+        if !options.is_undefined() && !options.is_null() && !options.is_object() {
+            return Err(invalid("options", "must be an object"));
+        }
+        let transaction_id = match get("transactionId") {
+            v if v.is_undefined() || v.is_null() => sys::new_transaction_id(),
+            v if v.as_string().is_some_and(|s| !s.is_empty()) => v,
+            _ => return Err(invalid("options.transactionId", "must be a non-empty string")),
+        };
+        let signal = match get("signal") {
+            v if v.is_undefined() || v.is_null() => None,
+            v => Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid("options.signal", "must be an AbortSignal"))?),
+        };
+        let ctx = sys::make_context(&get("context"));
+        let results: Object = Reflect::get(&ctx, &"results".into()).unwrap_or_default().unchecked_into();
+        let observer = JsObserver {
+            emitter: self.emitter.clone(),
+            on_event: self.on_event.clone(),
+            journal: self.journal.clone(),
+            transaction_id: transaction_id.clone(),
+            transaction_name: JsValue::from_str(&parsed.def.name),
+            step_names: parsed.steps.iter().map(|s| s.name.clone()).collect(),
+            rust_names: parsed.def.steps.iter().map(|s| s.name.clone()).collect(),
+        };
+        let runner = JsRunner { steps: parsed.steps, ctx, results, transaction_id };
+        let def = parsed.def;
+        let cancel = CancelToken::new();
+        let listener = signal.map(|signal| {
+            if signal.aborted() {
+                cancel.abort(FailureKind::Aborted);
+            }
+            let token = cancel.clone();
+            EventListener::once(&signal, "abort", move |_| token.abort(FailureKind::Aborted))
+        });
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let host = Host { clock: &WebClock, rng: &MathRandom, observer: &observer };
+            let id: Rc<str> = runner.transaction_id.as_string().unwrap_or_default().into();
+            let outcome = execute(&def, &runner, &host, id, cancel).await;
+            drop(listener);
+            Ok(report::to_js(&outcome, &runner))
+        }))
+    }
+
+    /// Calls `listener` on every `name` event (`'*'`: every lifecycle event).
+    pub fn on(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "LifecycleEventName | '*'")] name: &str,
+        listener: LifecycleListener,
+    ) -> Result<(), JsValue> {
+        self.emitter.on(checked(name)?, listener.unchecked_into());
+        Ok(())
+    }
+
+    /// Calls `listener` on the next `name` event only.
+    pub fn once(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "LifecycleEventName | '*'")] name: &str,
+        listener: LifecycleListener,
+    ) -> Result<(), JsValue> {
+        self.emitter.once(checked(name)?, listener.unchecked_into());
+        Ok(())
+    }
+
+    /// Removes `listener` from `name`; returns whether it was registered.
+    pub fn off(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "LifecycleEventName | '*'")] name: &str,
+        listener: LifecycleListener,
+    ) -> bool {
+        self.emitter.off(name, listener.unchecked_ref())
+    }
+
+    /// Calls the public listeners of `event.type` with `event`; returns whether any listened.
+    /// Only public lifecycle events can be emitted: the journal's channel is unreachable.
+    pub fn emit(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "LifecycleEventName")] name: &str,
+        #[wasm_bindgen(unchecked_param_type = "LifecycleEvent")] event: JsValue,
+    ) -> Result<bool, JsValue> {
+        let name = checked(name)?;
+        if name == WILDCARD {
+            return Err(invalid("name", "'*' is for listening; emit a named event"));
+        }
+        Ok(self.emitter.emit(name, |f| {
+            if let Err(e) = f.call1(&JsValue::UNDEFINED, &event) {
+                sys::report_listener_error(&e);
+            }
+        }) > 0)
+    }
+
+    /// How many listeners `name` has.
+    #[wasm_bindgen(js_name = listenerCount)]
+    pub fn listener_count(&self, #[wasm_bindgen(unchecked_param_type = "LifecycleEventName | '*'")] name: &str) -> u32 {
+        self.emitter.listener_count(name) as u32
+    }
+
+    /// The event names that have listeners.
+    #[wasm_bindgen(js_name = eventNames, unchecked_return_type = "Array<LifecycleEventName | '*'>")]
+    pub fn event_names(&self) -> Array {
+        self.emitter.event_names().iter().map(|n| JsValue::from_str(n)).collect()
+    }
+
+    /// Removes every listener of `name`, or every listener at all.
+    #[wasm_bindgen(js_name = removeAllListeners)]
+    pub fn remove_all_listeners(&self, name: Option<EventNameOrAll>) {
+        let name = name.and_then(|n| JsValue::from(n).as_string());
+        self.emitter.remove_all_listeners(name.as_deref());
+    }
+}
+
+fn checked(name: &str) -> Result<&str, JsValue> {
+    if name == WILDCARD || EventKind::ALL.iter().any(|k| k.name() == name) {
+        Ok(name)
+    } else {
+        let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
+        Err(invalid(
+            "name",
+            &format!("unknown lifecycle event \"{name}\"; expected '*' or one of {}", known.join(", ")),
+        ))
+    }
+}
+
+fn invalid(field: &str, reason: &str) -> JsValue {
+    Error::InvalidArgument { field: field.to_owned(), reason: reason.to_owned() }.into()
+}

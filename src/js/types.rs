@@ -1,0 +1,179 @@
+//! The public TypeScript types: precise, no `any`. wasm-bindgen copies this section into
+//! `pkg/edgesaga.d.ts`, and the extern types below name them in the generated signatures.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** The context every step shares: a shallow copy of `options.context` plus each step's result. */
+export type StepContext<C extends object = Record<string, unknown>> = C & { results: Record<string, unknown> };
+
+/** What a step's `execute` / `compensate` is told about the attempt. */
+export interface StepInfo {
+  readonly transactionId: string;
+  readonly step: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** Aborted when the attempt times out or the transaction is cancelled; pass it to `fetch`. */
+  readonly signal: AbortSignal;
+  /** `${transactionId}:${step}` (compensations: `${transactionId}:${step}:compensate`). */
+  readonly idempotencyKey: string;
+}
+
+export type Backoff = 'constant' | 'linear' | 'exponential';
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included (a positive integer). Steps default to 1, compensations to 3. */
+  maxAttempts?: number;
+  initialDelayMs?: number;
+  backoff?: Backoff;
+  maxDelayMs?: number;
+  /** Draw each delay uniformly from [d/2, d]. */
+  jitter?: boolean;
+  /** Error names (`err.name`) never retried. Errors with `retryable: false` are never retried either. */
+  nonRetryable?: string[];
+}
+
+export interface StepDefinition<C extends object = Record<string, unknown>> {
+  name: string;
+  execute: (ctx: StepContext<C>, info: StepInfo) => unknown;
+  compensate?: (ctx: StepContext<C>, info: StepInfo) => unknown;
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+  compensationRetry?: RetryPolicy;
+  compensationTimeoutMs?: number;
+  /** Compensate this step even when it failed (a timeout may have left partial effects). */
+  compensateOnFailure?: boolean;
+  /** The result must carry `version === expectedVersion`, else `OptimisticLockError` and compensation. */
+  requiresVersionCheck?: boolean;
+  expectedVersion?: number | string;
+}
+
+export interface TransactionDefinition<C extends object = Record<string, unknown>> {
+  name?: string;
+  steps: StepDefinition<C>[];
+  /** Default retry policy for every step, merged field by field under each step's own. */
+  retry?: RetryPolicy;
+  /** Deadline for the forward path; compensation still runs to its end. */
+  timeoutMs?: number;
+  onCompensationFailure?: 'continue' | 'halt';
+}
+
+export interface TransactionOptions<C extends object = Record<string, unknown>> {
+  context?: C;
+  signal?: AbortSignal;
+  transactionId?: string;
+}
+
+export type TransactionStatus = 'committed' | 'compensated' | 'compensation_failed';
+
+/** Stable `name`s of the errors edgesaga reports. */
+export type EdgesagaErrorName =
+  | 'StepFailedError' | 'TimeoutError' | 'AbortError' | 'OptimisticLockError'
+  | 'JournalError' | 'CompensationFailedError' | 'DefinitionError';
+
+export interface EdgesagaError extends Error {
+  name: EdgesagaErrorName;
+  /** The step concerned, when there is one. */
+  step?: string;
+  /** What the step threw (`StepFailedError`), or the original failure (`CompensationFailedError`). */
+  cause?: unknown;
+  /** `CompensationFailedError`: the steps left uncompensated, in compensation order. */
+  steps?: string[];
+}
+
+export interface DefinitionError extends Error {
+  name: 'DefinitionError';
+  /** The offending field, e.g. `steps[1].retry.maxAttempts`. */
+  field: string;
+}
+
+export interface CompensationReport {
+  status: 'compensated' | 'failed' | 'skipped';
+  attempts: number;
+  error: EdgesagaError | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+export interface StepReport {
+  name: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  error: EdgesagaError | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  /** `null` when no compensation was due. */
+  compensation: CompensationReport | null;
+}
+
+export interface TransactionResult<C extends object = Record<string, unknown>> {
+  success: boolean;
+  status: TransactionStatus;
+  transactionId: string;
+  /** The last step's result, when committed. */
+  result: unknown;
+  error: EdgesagaError | null;
+  steps: StepReport[];
+  context: StepContext<C>;
+}
+
+export type LifecycleEventName =
+  | 'transaction.started' | 'step.started' | 'step.retrying' | 'step.succeeded' | 'step.failed'
+  | 'compensation.started' | 'compensation.succeeded' | 'compensation.failed'
+  | 'transaction.committed' | 'transaction.compensated' | 'transaction.compensation_failed'
+  | 'progress';
+
+export interface LifecycleEvent {
+  type: LifecycleEventName;
+  transactionId: string;
+  transactionName: string;
+  step?: string;
+  attempt?: number;
+  error?: EdgesagaError;
+  /** `step.retrying`: the wait before the next attempt. */
+  delayMs?: number;
+  completedSteps: number;
+  totalSteps: number;
+  timestamp: number;
+}
+
+export type LifecycleListener = (event: LifecycleEvent) => void;
+
+/** An internal checkpoint; only a journal sees these, never a lifecycle listener. */
+export interface JournalRecord {
+  kind: 'transaction.started' | 'step.started' | 'step.succeeded' | 'step.failed'
+    | 'compensation.started' | 'compensation.succeeded' | 'compensation.failed' | 'transaction.finished';
+  step?: string;
+  stepIndex?: number;
+  attempt?: number;
+  status?: TransactionStatus;
+  at: number;
+}
+
+/** Where checkpoints are written; the coordinator waits for each append before it moves on. */
+export interface JournalStore {
+  append(transactionId: string, record: JournalRecord): void | Promise<void>;
+}
+
+export interface CoordinatorOptions {
+  onEvent?: LifecycleListener;
+  journal?: JournalStore;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `CoordinatorOptions`
+    #[wasm_bindgen(typescript_type = "CoordinatorOptions")]
+    pub type CoordinatorOptions;
+    /// `TransactionOptions`
+    #[wasm_bindgen(typescript_type = "TransactionOptions")]
+    pub type TransactionOptions;
+    /// `LifecycleEventName | '*'`
+    #[wasm_bindgen(typescript_type = "LifecycleEventName | '*'")]
+    pub type EventNameOrAll;
+    /// `LifecycleListener`
+    #[wasm_bindgen(typescript_type = "LifecycleListener")]
+    pub type LifecycleListener;
+}

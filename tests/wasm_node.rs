@@ -1,0 +1,4 @@
+//! The JS adapters under Node (wasm-bindgen-test-runner's default).
+#![cfg(target_arch = "wasm32")]
+
+include!("wasm/adapters.rs");
