@@ -1,10 +1,11 @@
-//! Reads a JS transaction definition into the pure [`RawDefinition`] plus the step functions,
-//! naming the exact field when something has the wrong type; `saga::definition::validate`
-//! then checks the values.
+//! Reads a JS transaction definition in one crossing: `glue.js` checks each field's JS type
+//! (naming the field) and flattens the data into numbers and strings, which are decoded here
+//! into the pure [`RawDefinition`] and then validated by `saga::definition::validate`.
 
-use js_sys::{Array, Function, Reflect};
+use js_sys::{Array, Float64Array, Function};
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::sys;
 use crate::saga::definition::{validate, RawDefinition, RawRetry, RawStep};
 use crate::saga::{DefinitionError, TransactionDef, Version};
 
@@ -23,146 +24,112 @@ pub struct Parsed {
 
 /// Reads and validates `value`; nothing is called.
 pub fn parse(value: &JsValue) -> Result<Parsed, DefinitionError> {
-    let root = Object::root(value, "definition")?;
-    let steps_value = root.get("steps");
-    if !Array::is_array(&steps_value) {
-        return Err(root.type_error("steps", "an array", &steps_value));
+    let read = sys::read_definition(value);
+    let numbers = read.get(0);
+    if numbers.is_null() {
+        let text = |i| read.get(i).as_string().unwrap_or_default();
+        return Err(DefinitionError::new(text(1), text(2)));
     }
-    let array: Array = steps_value.unchecked_into();
-    let mut raw_steps = Vec::with_capacity(array.length() as usize);
-    let mut js_steps = Vec::with_capacity(array.length() as usize);
-    for (i, step) in array.iter().enumerate() {
-        let path = format!("steps[{i}]");
-        let step = Object::root(&step, &path)?;
-        let execute = step.function("execute")?.ok_or_else(|| step.error("execute", "is required (a function)"))?;
-        let compensate = step.function("compensate")?;
-        let name = step.get("name");
-        raw_steps.push(RawStep {
-            name: step.string("name")?,
-            has_compensate: compensate.is_some(),
-            retry: step.retry("retry")?,
-            timeout_ms: step.number("timeoutMs")?,
-            compensation_retry: step.retry("compensationRetry")?,
-            compensation_timeout_ms: step.number("compensationTimeoutMs")?,
-            compensate_on_failure: step.boolean("compensateOnFailure")?.unwrap_or(false),
-            requires_version_check: step.boolean("requiresVersionCheck")?.unwrap_or(false),
-            expected_version: step.version("expectedVersion")?,
-        });
-        js_steps.push(JsStep { name, execute, compensate });
-    }
-    let raw = RawDefinition {
-        name: root.string("name")?,
-        steps: raw_steps,
-        retry: root.retry("retry")?,
-        timeout_ms: root.number("timeoutMs")?,
-        on_compensation_failure: root.string("onCompensationFailure")?,
+    let strings: Array = read.get(1).unchecked_into();
+    let mut flat = Flat {
+        numbers: numbers.unchecked_into::<Float64Array>().to_vec(),
+        strings: strings.iter().map(|s| s.as_string().unwrap_or_default()).collect(),
+        at: 0,
     };
-    Ok(Parsed { def: validate(raw)?, steps: js_steps })
+    let def = validate(flat.definition())?;
+    let fns: Array = read.get(2).unchecked_into();
+    let steps = (0..def.steps.len() as u32)
+        .map(|i| JsStep {
+            name: fns.get(3 * i),
+            execute: fns.get(3 * i + 1).unchecked_into(),
+            compensate: Some(fns.get(3 * i + 2)).filter(JsValue::is_function).map(JsCast::unchecked_into),
+        })
+        .collect();
+    Ok(Parsed { def, steps })
 }
 
-/// A JS object being read, with its path for error messages.
-struct Object<'a> {
-    value: &'a JsValue,
-    path: String,
+/// The flattened definition `glue.js` writes: NaN is "absent", strings are indexes.
+struct Flat {
+    numbers: Vec<f64>,
+    strings: Vec<String>,
+    at: usize,
 }
 
-impl<'a> Object<'a> {
-    fn root(value: &'a JsValue, path: &str) -> Result<Self, DefinitionError> {
-        if value.is_object() && !Array::is_array(value) {
-            Ok(Object { value, path: path.to_owned() })
-        } else {
-            Err(DefinitionError::new(path, format!("must be an object, got {}", type_name(value))))
+impl Flat {
+    fn next(&mut self) -> f64 {
+        self.at += 1;
+        self.numbers.get(self.at - 1).copied().unwrap_or(f64::NAN)
+    }
+
+    fn number(&mut self) -> Option<f64> {
+        Some(self.next()).filter(|v| !v.is_nan())
+    }
+
+    fn flag(&mut self) -> Option<bool> {
+        self.number().map(|v| v != 0.0)
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let index = self.next();
+        (index >= 0.0).then(|| self.strings.get(index as usize).cloned().unwrap_or_default())
+    }
+
+    fn retry(&mut self) -> Option<RawRetry> {
+        if self.next() != 1.0 {
+            return None;
         }
-    }
-
-    fn field(&self, key: &str) -> String {
-        if self.path == "definition" {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.path)
-        }
-    }
-
-    fn error(&self, key: &str, reason: &str) -> DefinitionError {
-        DefinitionError::new(self.field(key), reason)
-    }
-
-    fn type_error(&self, key: &str, expected: &str, got: &JsValue) -> DefinitionError {
-        DefinitionError::new(self.field(key), format!("must be {expected}, got {}", type_name(got)))
-    }
-
-    fn get(&self, key: &str) -> JsValue {
-        Reflect::get(self.value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-    }
-
-    /// `undefined` and `null` read as "not given".
-    fn present(&self, key: &str) -> Option<JsValue> {
-        Some(self.get(key)).filter(|v| !v.is_undefined() && !v.is_null())
-    }
-
-    fn number(&self, key: &str) -> Result<Option<f64>, DefinitionError> {
-        self.present(key).map(|v| v.as_f64().ok_or_else(|| self.type_error(key, "a number", &v))).transpose()
-    }
-
-    fn string(&self, key: &str) -> Result<Option<String>, DefinitionError> {
-        self.present(key).map(|v| v.as_string().ok_or_else(|| self.type_error(key, "a string", &v))).transpose()
-    }
-
-    fn boolean(&self, key: &str) -> Result<Option<bool>, DefinitionError> {
-        self.present(key).map(|v| v.as_bool().ok_or_else(|| self.type_error(key, "a boolean", &v))).transpose()
-    }
-
-    fn function(&self, key: &str) -> Result<Option<Function>, DefinitionError> {
-        self.present(key)
-            .map(|v| v.dyn_into::<Function>().map_err(|v| self.type_error(key, "a function", &v)))
-            .transpose()
-    }
-
-    fn version(&self, key: &str) -> Result<Option<Version>, DefinitionError> {
-        self.present(key)
-            .map(|v| version_of(&v).ok_or_else(|| self.type_error(key, "a number or a string", &v)))
-            .transpose()
-    }
-
-    fn retry(&self, key: &str) -> Result<Option<RawRetry>, DefinitionError> {
-        let Some(value) = self.present(key) else { return Ok(None) };
-        let policy = Object::root(&value, &self.field(key))?;
-        let non_retryable = match policy.present("nonRetryable") {
-            None => None,
-            Some(list) if Array::is_array(&list) => Some(
-                Array::from(&list)
-                    .iter()
-                    .enumerate()
-                    .map(|(i, name)| {
-                        name.as_string()
-                            .ok_or_else(|| policy.type_error(&format!("nonRetryable[{i}]"), "a string", &name))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-            Some(other) => return Err(policy.type_error("nonRetryable", "an array of error names", &other)),
+        let mut policy = RawRetry {
+            max_attempts: self.number(),
+            initial_delay_ms: self.number(),
+            backoff: self.string(),
+            max_delay_ms: self.number(),
+            jitter: self.flag(),
+            non_retryable: None,
         };
-        Ok(Some(RawRetry {
-            max_attempts: policy.number("maxAttempts")?,
-            initial_delay_ms: policy.number("initialDelayMs")?,
-            backoff: policy.string("backoff")?,
-            max_delay_ms: policy.number("maxDelayMs")?,
-            jitter: policy.boolean("jitter")?,
-            non_retryable,
-        }))
+        let names = self.next();
+        if names >= 0.0 {
+            policy.non_retryable = Some((0..names as usize).map(|_| self.string().unwrap_or_default()).collect());
+        }
+        Some(policy)
+    }
+
+    fn definition(&mut self) -> RawDefinition {
+        let name = self.string();
+        let timeout_ms = self.number();
+        let on_compensation_failure = self.string();
+        let retry = self.retry();
+        let count = self.next().max(0.0) as usize;
+        let steps = (0..count).map(|_| self.step()).collect();
+        RawDefinition { name, steps, retry, timeout_ms, on_compensation_failure }
+    }
+
+    fn step(&mut self) -> RawStep {
+        let name = self.string();
+        let has_compensate = self.next() == 1.0;
+        let timeout_ms = self.number();
+        let compensation_timeout_ms = self.number();
+        let compensate_on_failure = self.flag().unwrap_or(false);
+        let requires_version_check = self.flag().unwrap_or(false);
+        let expected_version = match (self.next() as u8, self.next()) {
+            (1, n) => Some(Version::Number(n)),
+            (2, i) => Some(Version::Text(self.strings.get(i as usize).cloned().unwrap_or_default())),
+            _ => None,
+        };
+        RawStep {
+            name,
+            has_compensate,
+            retry: self.retry(),
+            timeout_ms,
+            compensation_retry: self.retry(),
+            compensation_timeout_ms,
+            compensate_on_failure,
+            requires_version_check,
+            expected_version,
+        }
     }
 }
 
 /// A result's `version` (or an `expectedVersion`) as the core compares it.
 pub fn version_of(value: &JsValue) -> Option<Version> {
     value.as_f64().map(Version::Number).or_else(|| value.as_string().map(Version::Text))
-}
-
-fn type_name(value: &JsValue) -> String {
-    if value.is_null() {
-        "null".into()
-    } else if Array::is_array(value) {
-        "an array".into()
-    } else {
-        value.js_typeof().as_string().unwrap_or_default()
-    }
 }

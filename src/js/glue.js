@@ -7,18 +7,8 @@ export class Attempt {
   constructor(fn, ctx, transactionId, step, attempt, compensating) {
     this.controller = null;
     this.reason = undefined;
-    const self = this;
-    const info = {
-      transactionId,
-      step,
-      attempt,
-      idempotencyKey: compensating ? `${transactionId}:${step}:compensate` : `${transactionId}:${step}`,
-      get signal() {
-        return self.signal();
-      },
-    };
     try {
-      this.value = fn(ctx, info);
+      this.value = fn(ctx, new StepInfo(this, transactionId, step, attempt, compensating));
       const v = this.value;
       // 0: a plain value, 1: a promise or thenable to await, 2: it threw synchronously.
       this.state = v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function' ? 1 : 0;
@@ -40,6 +30,28 @@ export class Attempt {
     if (this.reason !== undefined) return;
     this.reason = reason;
     if (this.controller !== null) this.controller.abort(reason);
+  }
+}
+
+// `info` for a step. The AbortController behind `signal` is created only when a step reads
+// it, so steps that ignore cancellation pay nothing for it.
+class StepInfo {
+  #handle;
+
+  constructor(attempt, transactionId, step, number, compensating) {
+    this.transactionId = transactionId;
+    this.step = step;
+    this.attempt = number;
+    this.idempotencyKey = compensating ? `${transactionId}:${step}:compensate` : `${transactionId}:${step}`;
+    this.#handle = attempt;
+  }
+
+  get signal() {
+    return this.#handle.signal();
+  }
+
+  toJSON() {
+    return { transactionId: this.transactionId, step: this.step, attempt: this.attempt, idempotencyKey: this.idempotencyKey };
   }
 }
 
@@ -107,4 +119,97 @@ export function newTransactionId() {
 
 export function reportListenerError(error) {
   console.error('edgesaga: a lifecycle listener threw; the transaction goes on', error);
+}
+
+// Reads a transaction definition in one crossing: checks every field's JS type (naming the
+// field), then flattens the data into numbers (NaN = absent, strings as indexes into `strs`)
+// that Rust decodes from one Float64Array copy; validation of the values happens in Rust.
+// Returns [numbers, strings, [name, execute, compensate, ...]] or [null, field, reason].
+export function readDefinition(def) {
+  const fail = (field, reason) => [null, field, reason];
+  if (!isObject(def)) return fail('definition', `must be an object, got ${kind(def)}`);
+  const top = {};
+  let err = pick(def, '', DEFINITION, top);
+  if (err) return fail(...err);
+  const steps = def.steps;
+  if (!Array.isArray(steps)) return fail('steps', `must be an array, got ${kind(steps)}`);
+  const nums = [];
+  const strs = [];
+  const fns = [];
+  const str = (v) => (v === undefined ? -1 : strs.push(v) - 1);
+  const flag = (v) => (v === undefined ? NaN : v ? 1 : 0);
+  const num = (v) => (v === undefined ? NaN : v);
+  const retry = (r) => {
+    if (r === undefined) return nums.push(0);
+    nums.push(1, num(r.maxAttempts), num(r.initialDelayMs), str(r.backoff), num(r.maxDelayMs), flag(r.jitter));
+    const names = r.nonRetryable;
+    nums.push(names === undefined ? -1 : names.length);
+    if (names !== undefined) for (const n of names) nums.push(str(n));
+  };
+  nums.push(str(top.name), num(top.timeoutMs), str(top.onCompensationFailure));
+  retry(top.retry);
+  nums.push(steps.length);
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i];
+    const at = `steps[${i}]`;
+    if (!isObject(step)) return fail(at, `must be an object, got ${kind(step)}`);
+    if (step.execute === undefined || step.execute === null) return fail(`${at}.execute`, 'is required (a function)');
+    if (typeof step.execute !== 'function') return fail(`${at}.execute`, `must be a function, got ${kind(step.execute)}`);
+    const compensate = step.compensate ?? undefined;
+    if (compensate !== undefined && typeof compensate !== 'function') return fail(`${at}.compensate`, `must be a function, got ${kind(compensate)}`);
+    const s = {};
+    err = pick(step, at, STEP, s);
+    if (err) return fail(...err);
+    const version = s.expectedVersion;
+    nums.push(str(s.name), compensate === undefined ? 0 : 1, num(s.timeoutMs), num(s.compensationTimeoutMs),
+      flag(s.compensateOnFailure), flag(s.requiresVersionCheck));
+    if (version === undefined) nums.push(0, NaN);
+    else if (typeof version === 'number') nums.push(1, version);
+    else nums.push(2, str(version));
+    retry(s.retry);
+    retry(s.compensationRetry);
+    fns.push(step.name, step.execute, compensate);
+  }
+  return [new Float64Array(nums), strs, fns];
+}
+
+const kind = (v) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const RETRY = { maxAttempts: 'number', initialDelayMs: 'number', backoff: 'string', maxDelayMs: 'number', jitter: 'boolean', nonRetryable: 'names' };
+const DEFINITION = { name: 'string', retry: 'retry', timeoutMs: 'number', onCompensationFailure: 'string' };
+const STEP = {
+  name: 'string', retry: 'retry', timeoutMs: 'number', compensationRetry: 'retry', compensationTimeoutMs: 'number',
+  compensateOnFailure: 'boolean', requiresVersionCheck: 'boolean', expectedVersion: 'version',
+};
+
+// Copies the present (not undefined/null) fields of `src` listed in `spec` into `out`, checking
+// their JS types; returns [field, reason] for the first wrong one.
+function pick(src, path, spec, out) {
+  for (const key in spec) {
+    const v = src[key];
+    if (v === undefined || v === null) continue;
+    const want = spec[key];
+    const at = path ? `${path}.${key}` : key;
+    if (want === 'number') {
+      if (typeof v !== 'number') return [at, `must be a number, got ${kind(v)}`];
+      if (!Number.isFinite(v)) return [at, `must be a finite number, got ${v}`];
+    } else if (want === 'version') {
+      if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) return [at, `must be a number or a string, got ${kind(v)}`];
+    } else if (want === 'names') {
+      if (!Array.isArray(v)) return [at, `must be an array of error names, got ${kind(v)}`];
+      const bad = v.findIndex((n) => typeof n !== 'string');
+      if (bad >= 0) return [`${at}[${bad}]`, `must be a string, got ${kind(v[bad])}`];
+    } else if (want === 'retry') {
+      if (!isObject(v)) return [at, `must be an object, got ${kind(v)}`];
+      const policy = {};
+      const err = pick(v, at, RETRY, policy);
+      if (err) return err;
+      out[key] = policy;
+      continue;
+    } else if (typeof v !== want) {
+      return [at, `must be a ${want}, got ${kind(v)}`];
+    }
+    out[key] = v;
+  }
+  return null;
 }

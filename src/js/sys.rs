@@ -1,6 +1,6 @@
 //! Raw bindings to `glue.js`, kept apart from the idiomatic wrappers (as workers-rs does).
 
-use js_sys::{Function, Object};
+use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/js/glue.js")]
@@ -73,6 +73,9 @@ extern "C" {
     ) -> JsValue;
     #[wasm_bindgen(js_name = makeContext)]
     pub fn make_context(context: &JsValue) -> Object;
+    /// `[json, [name, execute, compensate, ...]]`, or `[null, field, reason]`.
+    #[wasm_bindgen(js_name = readDefinition)]
+    pub fn read_definition(definition: &JsValue) -> Array;
     #[wasm_bindgen(js_name = newTransactionId)]
     pub fn new_transaction_id() -> JsValue;
     #[wasm_bindgen(js_name = reportListenerError)]

@@ -3,9 +3,10 @@
 //!
 //! ```
 //! use edgesaga::platform::journal::{JournalStore, MemoryJournal};
+//! use edgesaga::platform::virtual_time::VirtualClock;
 //!
 //! let journal: MemoryJournal<&str> = MemoryJournal::default();
-//! futures::executor::block_on(journal.append("tx-1", "step 0 started")).unwrap();
+//! VirtualClock::new().run(journal.append("tx-1", "step 0 started")).unwrap();
 //! assert_eq!(journal.records("tx-1"), vec!["step 0 started"]);
 //! ```
 

@@ -59,8 +59,8 @@ pub enum Version {
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Version::Number(n) => write!(f, "{n}"),
-            Version::Text(s) => write!(f, "{s:?}"),
+            Version::Number(n) => f.write_str(&number_text(*n)),
+            Version::Text(s) => write!(f, "\"{s}\""),
         }
     }
 }
@@ -168,41 +168,40 @@ pub fn validate(raw: RawDefinition) -> Result<TransactionDef, DefinitionError> {
     if raw.steps.is_empty() {
         return Err(DefinitionError::new("steps", "must contain at least one step"));
     }
-    let default_retry = raw.retry.unwrap_or_default();
-    let base = retry_policy("retry", &default_retry, RetryPolicy::default())?;
+    let top = Path { step: None, policy: None };
+    let base = retry_policy(top.policy("retry"), &raw.retry.unwrap_or_default(), RetryPolicy::default())?;
     let on_compensation_failure = match raw.on_compensation_failure.as_deref() {
         None | Some("continue") => OnCompensationFailure::Continue,
         Some("halt") => OnCompensationFailure::Halt,
         Some(other) => {
             return Err(DefinitionError::new(
                 "onCompensationFailure",
-                format!("must be 'continue' or 'halt', got {other:?}"),
+                format!("must be 'continue' or 'halt', got \"{other}\""),
             ))
         }
     };
     let mut steps: Vec<StepDef> = Vec::with_capacity(raw.steps.len());
     for (i, step) in raw.steps.into_iter().enumerate() {
-        let at = |field: &str| format!("steps[{i}].{field}");
+        let at = Path { step: Some(i), policy: None };
         let name = match step.name {
             Some(n) if !n.trim().is_empty() => n,
-            Some(_) => return Err(DefinitionError::new(at("name"), "must not be empty")),
-            None => return Err(DefinitionError::new(at("name"), "is required")),
+            Some(_) => return Err(DefinitionError::new(at.field("name"), "must not be empty")),
+            None => return Err(DefinitionError::new(at.field("name"), "is required")),
         };
         if let Some(j) = steps.iter().position(|s| *s.name == *name) {
-            return Err(DefinitionError::new(at("name"), format!("duplicate step name {name:?} (also steps[{j}])")));
+            let reason = format!("duplicate step name \"{name}\" (also steps[{j}])");
+            return Err(DefinitionError::new(at.field("name"), reason));
         }
-        let retry = retry_policy(&at("retry"), &step.retry.unwrap_or_default(), base.clone())?;
+        let retry = retry_policy(at.policy("retry"), &step.retry.unwrap_or_default(), base.clone())?;
         let compensation_retry = retry_policy(
-            &at("compensationRetry"),
+            at.policy("compensationRetry"),
             &step.compensation_retry.unwrap_or_default(),
             RetryPolicy::compensation_default(),
         )?;
         let expected_version = match (step.requires_version_check, step.expected_version) {
             (true, None) => {
-                return Err(DefinitionError::new(
-                    at("expectedVersion"),
-                    "is required when requiresVersionCheck is true",
-                ))
+                let reason = "is required when requiresVersionCheck is true";
+                return Err(DefinitionError::new(at.field("expectedVersion"), reason));
             }
             (true, v) => v,
             (false, _) => None,
@@ -211,9 +210,9 @@ pub fn validate(raw: RawDefinition) -> Result<TransactionDef, DefinitionError> {
             name: name.into(),
             has_compensate: step.has_compensate,
             retry,
-            timeout_ms: optional_ms(&at("timeoutMs"), step.timeout_ms, 1)?,
+            timeout_ms: whole_number(at, "timeoutMs", step.timeout_ms, 1)?,
             compensation_retry,
-            compensation_timeout_ms: optional_ms(&at("compensationTimeoutMs"), step.compensation_timeout_ms, 1)?,
+            compensation_timeout_ms: whole_number(at, "compensationTimeoutMs", step.compensation_timeout_ms, 1)?,
             compensate_on_failure: step.compensate_on_failure,
             expected_version,
         });
@@ -221,44 +220,91 @@ pub fn validate(raw: RawDefinition) -> Result<TransactionDef, DefinitionError> {
     Ok(TransactionDef {
         name: raw.name.unwrap_or_else(|| "transaction".into()).into(),
         steps,
-        timeout_ms: optional_ms("timeoutMs", raw.timeout_ms, 1)?,
+        timeout_ms: whole_number(top, "timeoutMs", raw.timeout_ms, 1)?,
         on_compensation_failure,
     })
 }
 
-fn retry_policy(field: &str, raw: &RawRetry, base: RetryPolicy) -> Result<RetryPolicy, DefinitionError> {
-    let at = |name: &str| format!("{field}.{name}");
+/// Where a field sits (`steps[2].retry.`), spelled out only when there is an error to report,
+/// so validating a good definition formats nothing.
+#[derive(Clone, Copy)]
+struct Path {
+    step: Option<usize>,
+    policy: Option<&'static str>,
+}
+
+impl Path {
+    fn policy(self, name: &'static str) -> Path {
+        Path { policy: Some(name), ..self }
+    }
+
+    fn field(self, name: &str) -> String {
+        let mut path = match self.step {
+            Some(i) => format!("steps[{i}]."),
+            None => String::new(),
+        };
+        if let Some(policy) = self.policy {
+            path.push_str(policy);
+            path.push('.');
+        }
+        path.push_str(name);
+        path
+    }
+}
+
+fn retry_policy(at: Path, raw: &RawRetry, base: RetryPolicy) -> Result<RetryPolicy, DefinitionError> {
     let backoff = match raw.backoff.as_deref() {
         None => base.backoff,
         Some(s) => Backoff::parse(s).ok_or_else(|| {
-            DefinitionError::new(
-                at("backoff"),
-                format!("unknown backoff {s:?} (expected 'constant', 'linear' or 'exponential')"),
-            )
+            let reason = format!("unknown backoff \"{s}\" (expected 'constant', 'linear' or 'exponential')");
+            DefinitionError::new(at.field("backoff"), reason)
         })?,
     };
-    let max_attempts = match optional_ms(&at("maxAttempts"), raw.max_attempts, 1)? {
-        Some(n) => u32::try_from(n).map_err(|_| DefinitionError::new(at("maxAttempts"), "is too large"))?,
+    let max_attempts = match whole_number(at, "maxAttempts", raw.max_attempts, 1)? {
+        Some(n) => u32::try_from(n).map_err(|_| DefinitionError::new(at.field("maxAttempts"), "is too large"))?,
         None => base.max_attempts,
     };
     Ok(RetryPolicy {
         max_attempts,
-        initial_delay_ms: optional_ms(&at("initialDelayMs"), raw.initial_delay_ms, 0)?.unwrap_or(base.initial_delay_ms),
+        initial_delay_ms: whole_number(at, "initialDelayMs", raw.initial_delay_ms, 0)?.unwrap_or(base.initial_delay_ms),
         backoff,
-        max_delay_ms: optional_ms(&at("maxDelayMs"), raw.max_delay_ms, 0)?.unwrap_or(base.max_delay_ms),
+        max_delay_ms: whole_number(at, "maxDelayMs", raw.max_delay_ms, 0)?.unwrap_or(base.max_delay_ms),
         jitter: raw.jitter.unwrap_or(base.jitter),
         non_retryable: raw.non_retryable.clone().unwrap_or(base.non_retryable),
     })
 }
 
 /// An optional whole number ≥ `min` (milliseconds or a count).
-fn optional_ms(field: &str, value: Option<f64>, min: u64) -> Result<Option<u64>, DefinitionError> {
+fn whole_number(at: Path, field: &str, value: Option<f64>, min: u64) -> Result<Option<u64>, DefinitionError> {
     let Some(v) = value else { return Ok(None) };
     if !v.is_finite() || v.fract() != 0.0 || v < min as f64 || v > 9_007_199_254_740_991.0 {
         let what = if min == 0 { "a non-negative integer" } else { "a positive integer" };
-        return Err(DefinitionError::new(field, format!("must be {what}, got {v}")));
+        return Err(DefinitionError::new(at.field(field), format!("must be {what}, got {}", number_text(v))));
     }
     Ok(Some(v as u64))
+}
+
+/// Writes a number the way JS would for the common cases, without pulling Rust's float
+/// formatting (≈ 20 KB of wasm) into the package: integers exactly, other values to 6 decimals.
+pub fn number_text(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    let sign = if v < 0.0 { "-" } else { "" };
+    let a = v.abs();
+    if a >= 1e18 {
+        return format!("{sign}{}e{}", (a / 10f64.powi(a.log10() as i32)) as u64, a.log10() as i32);
+    }
+    let whole = a.trunc() as u64;
+    let frac = ((a - a.trunc()) * 1e6).round() as u64;
+    if frac == 0 || frac == 1_000_000 {
+        return format!("{sign}{}", whole + frac / 1_000_000);
+    }
+    let digits = format!("{frac:06}");
+    format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
 }
 
 #[cfg(test)]
@@ -306,6 +352,15 @@ mod tests {
             ..def(vec![step("s")])
         };
         assert_eq!(field_of(raw), "retry.backoff");
+    }
+
+    #[test]
+    fn numbers_read_like_js() {
+        let cases =
+            [(3.0, "3"), (-1.0, "-1"), (2.5, "2.5"), (0.125, "0.125"), (f64::NAN, "NaN"), (f64::INFINITY, "Infinity")];
+        for (v, text) in cases {
+            assert_eq!(number_text(v), text);
+        }
     }
 
     #[test]

@@ -211,7 +211,13 @@ impl<R: StepRunner> Run<'_, R> {
                     }
                     Err(e) => break (e, true),
                 },
-                Ok(Err(e)) => e,
+                // A step that honours its signal rejects as soon as the transaction is
+                // cancelled, before this poll sees the cancellation: that is the cancellation,
+                // not a failure to retry.
+                Ok(Err(e)) => match forward.reason() {
+                    Some(reason) => self.interrupted(reason, Some(i), attempt),
+                    None => e,
+                },
                 Err(reason) => self.interrupted(reason, Some(i), attempt),
             };
             let Some(delay) = self.retry_delay(&def.retry, attempt, &error) else { break (error, false) };
@@ -240,7 +246,7 @@ impl<R: StepRunner> Run<'_, R> {
                 actual => Err(StepError::new(
                     FailureKind::OptimisticLock,
                     format!(
-                        "step {:?} expected version {expected}, got {}",
+                        "step \"{}\" expected version {expected}, got {}",
                         &*self.def.steps[i].name,
                         actual.map_or_else(|| "none".to_owned(), |v| v.to_string())
                     ),
@@ -312,7 +318,15 @@ impl<R: StepRunner> Run<'_, R> {
             let error = match self.guarded(self.runner.compensate(i, &info), bounds, &never, &token).await {
                 Ok(Ok(())) => break None,
                 Ok(Err(e)) => e,
-                Err(reason) => self.interrupted(reason, Some(i), attempt),
+                // Only the compensation's own timeout can interrupt it.
+                Err(reason) => StepError::new(
+                    reason,
+                    format!(
+                        "compensation of step \"{}\" attempt {attempt} timed out after {} ms",
+                        &*def.name,
+                        def.compensation_timeout_ms.unwrap_or(0)
+                    ),
+                ),
             };
             let Some(delay) = self.retry_delay(&def.compensation_retry, attempt, &error) else { break Some(error) };
             self.host.clock.sleep(delay).await;
@@ -405,7 +419,7 @@ impl<R: StepRunner> Run<'_, R> {
         let message = match (reason, name) {
             (FailureKind::Timeout, Some(n)) => {
                 let ms = self.def.steps[step.unwrap_or(0)].timeout_ms.unwrap_or(0);
-                format!("step {n:?} attempt {attempt} timed out after {ms} ms")
+                format!("step \"{n}\" attempt {attempt} timed out after {ms} ms")
             }
             (FailureKind::TransactionTimeout, _) => {
                 format!("transaction timed out after {} ms", self.def.timeout_ms.unwrap_or(0))

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests): ratios against a peer measured in the same run, and the package size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh
+node bench/saga.mjs

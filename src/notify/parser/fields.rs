@@ -1,0 +1,187 @@
+//! Interpreting complete lines: the field rules of WHATWG HTML § 9.2.6 "Interpreting an event
+//! stream", and the dispatch of an event on a blank line.
+//!
+//! Lines reach this module whole (the framing layer has already split them and stripped the
+//! terminator), so UTF-8 is decoded per complete value and a character split across network
+//! chunks decodes correctly.
+//!
+//! ```
+//! use edgesaga::notify::parser::{Item, SseParser};
+//!
+//! let mut parser = SseParser::default();
+//! let mut items = Vec::new();
+//! // `id` on its own still commits the last event ID when its block ends.
+//! parser.feed(b"id: 7\n\nretry: 3000\nevent: add\ndata:  two spaces\ndata\n\n", &mut items);
+//! assert_eq!(parser.last_event_id(), "7");
+//! assert_eq!(parser.retry(), Some(3000));
+//! let [Item::Event(ev)] = &items[..] else { panic!("one event expected") };
+//! assert_eq!((&*ev.event_type, ev.data.as_str(), &*ev.last_event_id), ("add", " two spaces\n", "7"));
+//! ```
+
+use std::borrow::Cow;
+use std::mem;
+use std::sync::Arc;
+
+use memchr::memchr;
+
+use super::item::{Event, ProtocolErrorKind, Sink};
+use super::{reserve_bounded, Limits};
+
+/// The spec's data, event type and last event ID buffers, plus what dispatch has committed.
+#[derive(Debug)]
+pub(super) struct EventBuilder {
+    /// Raw bytes, decoded once at dispatch: LF separators cannot end a UTF-8 sequence early in
+    /// a different way than line-by-line decoding would, so the result is identical.
+    data: Vec<u8>,
+    event_type: Vec<u8>,
+    id: Arc<str>,
+    last_event_id: Arc<str>,
+    retry: Option<u64>,
+    /// Wire bytes of the block's field lines, the quantity `max_event_bytes` bounds.
+    event_bytes: usize,
+    /// One shared empty id so `id:` and resets never allocate.
+    empty: Arc<str>,
+}
+
+impl EventBuilder {
+    pub(super) fn new() -> Self {
+        let empty: Arc<str> = Arc::from("");
+        EventBuilder {
+            data: Vec::new(),
+            event_type: Vec::new(),
+            id: empty.clone(),
+            last_event_id: empty.clone(),
+            retry: None,
+            event_bytes: 0,
+            empty,
+        }
+    }
+
+    pub(super) fn last_event_id(&self) -> &str {
+        &self.last_event_id
+    }
+
+    pub(super) fn set_last_event_id(&mut self, id: &str) {
+        self.last_event_id = if id.is_empty() { self.empty.clone() } else { Arc::from(id) };
+        self.id = self.last_event_id.clone();
+    }
+
+    pub(super) fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+
+    pub(super) fn buffered_bytes(&self) -> usize {
+        let committed = if Arc::ptr_eq(&self.id, &self.last_event_id) { 0 } else { self.last_event_id.len() };
+        self.data.capacity() + self.event_type.capacity() + self.id.len() + committed
+    }
+
+    /// Forgets the block in progress. Its `id` is reverted too, so a dropped event can never be
+    /// acknowledged through `Last-Event-ID`; a `retry` already seen stays applied, as the spec
+    /// applies it when the field is read.
+    pub(super) fn drop_event(&mut self) {
+        // Release rather than clear: a hostile event may have grown these to the limit.
+        self.data = Vec::new();
+        self.event_type = Vec::new();
+        self.id = self.last_event_id.clone();
+        self.event_bytes = 0;
+    }
+
+    /// Interprets one complete line (terminator excluded).
+    #[inline]
+    pub(super) fn line<S: Sink + ?Sized>(
+        &mut self,
+        line: &[u8],
+        limits: &Limits,
+        sink: &mut S,
+    ) -> Result<(), ProtocolErrorKind> {
+        let Some(&first) = line.first() else {
+            self.dispatch(sink);
+            return Ok(());
+        };
+        if first == b':' {
+            return Ok(());
+        }
+        self.event_bytes = self.event_bytes.saturating_add(line.len());
+        if self.event_bytes > limits.max_event_bytes {
+            return Err(ProtocolErrorKind::EventTooLarge);
+        }
+        let (name, value) = match memchr(b':', line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &[][..]),
+        };
+        match name {
+            b"data" => {
+                // Bounded so the capacity, not just the length, respects `max_event_bytes`.
+                reserve_bounded(&mut self.data, value.len() + 1, limits.max_event_bytes);
+                self.data.extend_from_slice(value);
+                self.data.push(b'\n');
+            }
+            b"event" => {
+                self.event_type.clear();
+                reserve_bounded(&mut self.event_type, value.len(), limits.max_line_bytes);
+                self.event_type.extend_from_slice(value);
+            }
+            // An id containing NUL is ignored entirely, by the spec's rule.
+            b"id" if memchr(0, value).is_none() => {
+                self.id = if value.is_empty() {
+                    self.empty.clone()
+                } else {
+                    Arc::from(String::from_utf8_lossy(value).as_ref())
+                };
+            }
+            b"retry" => {
+                if let Some(ms) = parse_retry(value) {
+                    self.retry = Some(ms);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn dispatch<S: Sink + ?Sized>(&mut self, sink: &mut S) {
+        // The spec commits the last event ID before the empty-data check, so an id-only block
+        // updates `lastEventId` (and the next `Last-Event-ID`) without firing an event.
+        self.last_event_id = self.id.clone();
+        self.event_bytes = 0;
+        if self.data.is_empty() {
+            self.event_type.clear();
+            return;
+        }
+        self.data.pop();
+        let data = into_string(mem::take(&mut self.data));
+        let event_type = match &self.event_type[..] {
+            b"" | b"message" => Cow::Borrowed("message"),
+            other => Cow::Owned(String::from_utf8_lossy(other).into_owned()),
+        };
+        self.event_type.clear();
+        sink.event(Event { event_type, data, last_event_id: self.last_event_id.clone() });
+    }
+}
+
+/// Reuses the buffer when it is valid UTF-8, the overwhelmingly common case.
+fn into_string(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// ASCII digits only, at least one; a value too large for `u64` saturates to `u64::MAX`
+/// (it is a delay in milliseconds, so "practically forever" is the faithful reading).
+fn parse_retry(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    let mut ms: u64 = 0;
+    for &b in value {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        ms = ms.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+    }
+    Some(ms)
+}

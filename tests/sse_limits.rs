@@ -1,0 +1,95 @@
+//! Memory stays bounded whatever a hostile server sends, and parsing recovers afterwards.
+
+use edgesaga::notify::parser::{Item, Limits, ProtocolErrorKind, SseParser};
+
+const CHUNK: usize = 64 << 10;
+
+fn data_and_errors(items: &[Item]) -> Vec<Result<&str, ProtocolErrorKind>> {
+    items
+        .iter()
+        .map(|i| match i {
+            Item::Event(e) => Ok(e.data.as_str()),
+            Item::Error(err) => Err(err.kind),
+        })
+        .collect()
+}
+
+#[test]
+fn a_64_mib_line_in_64_kib_chunks_never_buffers_more_than_the_line_limit() {
+    let limits = Limits::default();
+    let mut parser = SseParser::new(limits);
+    let mut items = Vec::new();
+    parser.feed(b"data: first\n\ndata: ", &mut items);
+    let filler = vec![b'x'; CHUNK];
+    let mut peak = 0;
+    for _ in 0..(64 << 20) / CHUNK {
+        parser.feed(&filler, &mut items);
+        peak = peak.max(parser.buffered_bytes());
+        assert!(parser.buffered_bytes() <= limits.max_line_bytes + CHUNK, "{}", parser.buffered_bytes());
+    }
+    // Once over the limit nothing is buffered at all.
+    assert_eq!(parser.buffered_bytes(), 0);
+    assert!(peak <= limits.max_line_bytes, "peak {peak}");
+    parser.feed(b"\ndata: still skipped\n\ndata: next\n\n", &mut items);
+    assert_eq!(data_and_errors(&items), [Ok("first"), Err(ProtocolErrorKind::LineTooLong), Ok("next")]);
+}
+
+#[test]
+fn an_endless_event_of_short_lines_is_capped_by_the_event_limit() {
+    let limits = Limits { max_line_bytes: 4 << 10, max_event_bytes: 256 << 10 };
+    let mut parser = SseParser::new(limits);
+    let mut items = Vec::new();
+    let mut chunk = Vec::new();
+    while chunk.len() < CHUNK {
+        chunk.extend_from_slice(b"data: ");
+        chunk.extend(std::iter::repeat_n(b'y', 1000));
+        chunk.push(b'\n');
+    }
+    for _ in 0..64 {
+        parser.feed(&chunk, &mut items);
+        assert!(parser.buffered_bytes() <= limits.max_line_bytes + limits.max_event_bytes);
+    }
+    parser.feed(b"\ndata: next\n\n", &mut items);
+    assert_eq!(data_and_errors(&items), [Err(ProtocolErrorKind::EventTooLarge), Ok("next")]);
+}
+
+#[test]
+fn an_endless_comment_is_skipped_without_buffering_or_error() {
+    let mut parser = SseParser::new(Limits { max_line_bytes: 1024, max_event_bytes: 4096 });
+    let mut items = Vec::new();
+    parser.feed(b"data: a\n:", &mut items);
+    let filler = vec![b'z'; CHUNK];
+    for _ in 0..64 {
+        parser.feed(&filler, &mut items);
+        assert!(parser.buffered_bytes() <= 8, "only \"a\\n\" is held: {}", parser.buffered_bytes());
+    }
+    parser.feed(b"\r\n\r\n", &mut items);
+    assert_eq!(data_and_errors(&items), [Ok("a")]);
+}
+
+#[test]
+fn many_blank_lines_and_tiny_events_keep_buffers_small() {
+    let mut parser = SseParser::default();
+    let mut items = Vec::new();
+    let chunk = b"\n\n\r\r\r\n: keep-alive\n".repeat(CHUNK / 20);
+    for _ in 0..16 {
+        parser.feed(&chunk, &mut items);
+    }
+    assert!(items.is_empty());
+    assert_eq!(parser.buffered_bytes(), 0);
+}
+
+#[test]
+fn ids_of_invalid_bytes_stay_within_the_documented_bound() {
+    let limits = Limits { max_line_bytes: 1024, max_event_bytes: 4096 };
+    let mut parser = SseParser::new(limits);
+    let mut line = b"id:".to_vec();
+    line.extend(std::iter::repeat_n(0xFF, 1021));
+    line.push(b'\n');
+    let mut items = Vec::new();
+    parser.feed(&line, &mut items);
+    parser.feed(b"\n", &mut items);
+    parser.feed(&line[..600], &mut items);
+    assert!(parser.buffered_bytes() <= limits.max_event_bytes + 8 * limits.max_line_bytes);
+    assert_eq!(parser.last_event_id().chars().count(), 1021);
+}
