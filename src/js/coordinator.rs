@@ -25,7 +25,7 @@ use web_sys::AbortSignal;
 use super::definition::parse;
 use super::error::Error;
 use super::observer::JsObserver;
-use super::runner::JsRunner;
+use super::runner::{JsRunner, Notifier};
 use super::types::{CoordinatorOptions, EventNameOrAll, LifecycleListener, TransactionOptions};
 use super::{report, sys};
 use crate::bus::{Emitter, WILDCARD};
@@ -108,11 +108,11 @@ impl TransactionCoordinator {
             on_event: self.on_event.clone(),
             journal: self.journal.clone(),
             transaction_id: transaction_id.clone(),
-            transaction_name: JsValue::from_str(&parsed.def.name),
+            transaction_name: parsed.def.name.clone(),
             step_names: parsed.steps.iter().map(|s| s.name.clone()).collect(),
             rust_names: parsed.def.steps.iter().map(|s| s.name.clone()).collect(),
         };
-        let runner = JsRunner { steps: parsed.steps, ctx, results, transaction_id };
+        let runner = JsRunner { steps: parsed.steps, ctx, results, transaction_id, notifier: Notifier::new() };
         let def = parsed.def;
         let cancel = CancelToken::new();
         let listener = signal.map(|signal| {

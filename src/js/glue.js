@@ -1,21 +1,49 @@
 // JS half of the wasm adapters. Each helper does in one call what would otherwise take
 // several JS<->wasm crossings (building objects field by field), so the hot path stays cheap.
 
-// One attempt of a step's execute or compensate. The AbortController is created only when the
-// step reads `info.signal`, so steps that ignore cancellation pay nothing for it.
+// Wakes the Rust task waiting on a transaction's current attempt. Closed when the transaction
+// is over, so a timed-out step that settles late never calls into a dropped Rust closure.
+export class Notifier {
+  constructor(wake) {
+    this.wake = wake;
+  }
+
+  notify() {
+    if (this.wake !== null) this.wake();
+  }
+
+  close() {
+    this.wake = null;
+  }
+}
+
+// One attempt of a step's execute or compensate, already called. A returned promise (or any
+// thenable) is followed here, in JS, and Rust is woken once it settles: no wasm closure is
+// created per step.
 export class Attempt {
-  constructor(fn, ctx, transactionId, step, attempt, compensating) {
+  constructor(fn, ctx, transactionId, step, attempt, compensating, notifier) {
     this.controller = null;
     this.reason = undefined;
+    // 0: settled with a value, 1: pending, 2: threw or rejected.
+    this.state = 0;
     try {
-      this.value = fn(ctx, new StepInfo(this, transactionId, step, attempt, compensating));
-      const v = this.value;
-      // 0: a plain value, 1: a promise or thenable to await, 2: it threw synchronously.
-      this.state = v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function' ? 1 : 0;
+      const v = fn(ctx, new StepInfo(this, transactionId, step, attempt, compensating));
+      this.value = v;
+      if (v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function') {
+        this.state = 1;
+        v.then((ok) => this.settle(0, ok, notifier), (e) => this.settle(2, e, notifier));
+      }
     } catch (e) {
       this.value = e;
       this.state = 2;
     }
+  }
+
+  settle(state, value, notifier) {
+    if (this.state !== 1) return;
+    this.state = state;
+    this.value = value;
+    notifier.notify();
   }
 
   signal() {
@@ -79,8 +107,19 @@ export function describeError(e) {
   return [undefined, `${text} was thrown`, undefined, undefined];
 }
 
-export function makeEvent(type, transactionId, transactionName, step, attempt, error, delayMs, completedSteps, totalSteps, timestamp) {
-  const event = { type, transactionId, transactionName, timestamp };
+// Statuses and event names cross as small integers (the Rust enums' declaration order), so
+// no string is encoded per step.
+const STEP_STATUS = ['pending', 'succeeded', 'failed'];
+const COMPENSATION_STATUS = ['compensated', 'failed', 'skipped'];
+const TRANSACTION_STATUS = ['committed', 'compensated', 'compensation_failed'];
+const EVENT_NAMES = [
+  'transaction.started', 'step.started', 'step.retrying', 'step.succeeded', 'step.failed',
+  'compensation.started', 'compensation.succeeded', 'compensation.failed',
+  'transaction.committed', 'transaction.compensated', 'transaction.compensation_failed', 'progress',
+];
+
+export function makeEvent(kind, transactionId, transactionName, step, attempt, error, delayMs, completedSteps, totalSteps, timestamp) {
+  const event = { type: EVENT_NAMES[kind], transactionId, transactionName, timestamp };
   if (step !== undefined) event.step = step;
   if (attempt > 0) event.attempt = attempt;
   if (error !== undefined) event.error = error;
@@ -91,15 +130,19 @@ export function makeEvent(type, transactionId, transactionName, step, attempt, e
 }
 
 export function makeStepReport(name, status, attempts, error, startedAt, endedAt, compensation) {
-  return { name, status, attempts, error, startedAt, endedAt, compensation };
+  return { name, status: STEP_STATUS[status], attempts, error, startedAt, endedAt, compensation };
 }
 
 export function makeCompensationReport(status, attempts, error, startedAt, endedAt) {
-  return { status, attempts, error, startedAt, endedAt };
+  return { status: COMPENSATION_STATUS[status], attempts, error, startedAt, endedAt };
 }
 
 export function makeResult(status, transactionId, result, error, steps, context) {
-  return { success: status === 'committed', status, transactionId, result, error, steps, context };
+  return { success: status === 0, status: TRANSACTION_STATUS[status], transactionId, result, error, steps, context };
+}
+
+export function setResult(results, name, value) {
+  results[name] = value;
 }
 
 export function makeContext(context) {

@@ -20,7 +20,7 @@ pub struct JsObserver {
     pub on_event: Option<Function>,
     pub journal: Option<Object>,
     pub transaction_id: JsValue,
-    pub transaction_name: JsValue,
+    pub transaction_name: Rc<str>,
     /// Step names as the user's JS strings, by index.
     pub step_names: Vec<JsValue>,
     /// The same names as the executor knows them, to find the JS string without a crossing.
@@ -50,9 +50,9 @@ impl Observer<JsValue> for JsObserver {
         let step = self.step_name(e.step);
         let error = e.error.map_or(JsValue::UNDEFINED, |err| to_js_error(err, &step));
         let event = sys::make_event(
-            e.kind.name(),
+            e.kind as u8,
             &self.transaction_id,
-            &self.transaction_name,
+            &JsValue::from_str(&self.transaction_name),
             &step,
             e.attempt,
             &error,
@@ -65,6 +65,10 @@ impl Observer<JsValue> for JsObserver {
             call_listener(f, &event);
         }
         self.emitter.emit(e.kind.name(), |f| call_listener(f, &event));
+    }
+
+    fn journaled(&self) -> bool {
+        self.journal.is_some()
     }
 
     fn checkpoint(&self, cp: Checkpoint) -> Option<LocalBoxFuture<'static, Result<(), JournalError>>> {

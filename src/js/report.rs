@@ -17,11 +17,11 @@ pub fn to_js(report: &Report<JsValue>, runner: &JsRunner) -> JsValue {
         let error = step.error.as_ref().map_or(JsValue::NULL, |e| to_js_error(e, name));
         let compensation = step.compensation.as_ref().map_or(JsValue::NULL, |c| {
             let error = c.error.as_ref().map_or(JsValue::NULL, |e| to_js_error(e, name));
-            sys::make_compensation_report(c.status.as_str(), c.attempts, &error, c.started_at, c.ended_at)
+            sys::make_compensation_report(c.status as u8, c.attempts, &error, c.started_at, c.ended_at)
         });
         let js = sys::make_step_report(
             name,
-            step.status.as_str(),
+            step.status as u8,
             step.attempts,
             &error,
             step.started_at,
@@ -45,7 +45,7 @@ pub fn to_js(report: &Report<JsValue>, runner: &JsRunner) -> JsValue {
         TransactionStatus::Compensated => (JsValue::UNDEFINED, failure),
         TransactionStatus::CompensationFailed => (JsValue::UNDEFINED, compensation_failed(report, runner, failure)),
     };
-    sys::make_result(report.status.as_str(), &runner.transaction_id, &result, &error, &steps, &runner.ctx)
+    sys::make_result(report.status as u8, &runner.transaction_id, &result, &error, &steps, &runner.ctx)
 }
 
 /// A `CompensationFailedError` naming each step left uncompensated, caused by the original failure.

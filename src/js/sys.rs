@@ -17,14 +17,22 @@ extern "C" {
         step: &JsValue,
         attempt: u32,
         compensating: bool,
+        notifier: &Notifier,
     ) -> Attempt;
-    /// 0: returned a value, 1: returned a thenable, 2: threw.
+    /// 0: settled with a value, 1: pending, 2: threw or rejected.
     #[wasm_bindgen(method, getter)]
     pub fn state(this: &Attempt) -> u8;
     #[wasm_bindgen(method, getter)]
     pub fn value(this: &Attempt) -> JsValue;
     #[wasm_bindgen(method)]
     pub fn abort(this: &Attempt, reason: &JsValue);
+
+    /// Calls a Rust waker when an attempt settles, until closed.
+    pub type Notifier;
+    #[wasm_bindgen(constructor)]
+    pub fn new(wake: &Function) -> Notifier;
+    #[wasm_bindgen(method)]
+    pub fn close(this: &Notifier);
 
     #[wasm_bindgen(js_name = makeError)]
     pub fn make_error(name: &str, message: &str, step: &JsValue, cause: &JsValue, has_cause: bool) -> JsValue;
@@ -33,7 +41,7 @@ extern "C" {
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = makeEvent)]
     pub fn make_event(
-        kind: &str,
+        kind: u8,
         transaction_id: &JsValue,
         transaction_name: &JsValue,
         step: &JsValue,
@@ -47,7 +55,7 @@ extern "C" {
     #[wasm_bindgen(js_name = makeStepReport)]
     pub fn make_step_report(
         name: &JsValue,
-        status: &str,
+        status: u8,
         attempts: u32,
         error: &JsValue,
         started_at: Option<f64>,
@@ -56,7 +64,7 @@ extern "C" {
     ) -> JsValue;
     #[wasm_bindgen(js_name = makeCompensationReport)]
     pub fn make_compensation_report(
-        status: &str,
+        status: u8,
         attempts: u32,
         error: &JsValue,
         started_at: Option<f64>,
@@ -64,13 +72,15 @@ extern "C" {
     ) -> JsValue;
     #[wasm_bindgen(js_name = makeResult)]
     pub fn make_result(
-        status: &str,
+        status: u8,
         transaction_id: &JsValue,
         result: &JsValue,
         error: &JsValue,
         steps: &js_sys::Array,
         context: &Object,
     ) -> JsValue;
+    #[wasm_bindgen(js_name = setResult)]
+    pub fn set_result(results: &Object, name: &JsValue, value: &JsValue);
     #[wasm_bindgen(js_name = makeContext)]
     pub fn make_context(context: &JsValue) -> Object;
     /// `[json, [name, execute, compensate, ...]]`, or `[null, field, reason]`.

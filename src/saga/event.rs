@@ -148,6 +148,10 @@ pub trait Observer<C> {
     fn wants(&self, kind: EventKind) -> bool;
     /// Delivers a public event. Listener failures are the observer's to contain.
     fn event(&self, event: &LifecycleEvent<'_, C>);
+    /// Whether checkpoints are written at all; when not, they are never built.
+    fn journaled(&self) -> bool {
+        true
+    }
     /// Writes a checkpoint to the internal channel; `None` when nothing is journaled.
     fn checkpoint(&self, checkpoint: Checkpoint) -> Option<LocalBoxFuture<'static, Result<(), JournalError>>>;
 }
@@ -160,6 +164,9 @@ impl<C> Observer<C> for Silent {
         false
     }
     fn event(&self, _: &LifecycleEvent<'_, C>) {}
+    fn journaled(&self) -> bool {
+        false
+    }
     fn checkpoint(&self, _: Checkpoint) -> Option<LocalBoxFuture<'static, Result<(), JournalError>>> {
         None
     }

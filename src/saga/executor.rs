@@ -379,8 +379,7 @@ impl<R: StepRunner> Run<'_, R> {
         interrupt: &CancelToken,
         signal: &CancelToken,
     ) -> Result<T, FailureKind> {
-        let now = self.host.clock.now_ms();
-        let remaining = bounds.deadline.map(|d| (d - now).max(0.0).ceil() as u64);
+        let remaining = bounds.deadline.map(|d| (d - self.host.clock.now_ms()).max(0.0).ceil() as u64);
         let timer = match (bounds.attempt_timeout_ms, remaining) {
             (Some(a), Some(r)) if r <= a => Some((r, FailureKind::TransactionTimeout)),
             (Some(a), _) => Some((a, FailureKind::Timeout)),
@@ -460,6 +459,9 @@ impl<R: StepRunner> Run<'_, R> {
         step: Option<usize>,
         attempt: u32,
     ) -> Result<(), StepError<R::Cause>> {
+        if !self.host.observer.journaled() {
+            return Ok(());
+        }
         let checkpoint = Checkpoint {
             transaction_id: self.transaction_id.clone(),
             kind,
