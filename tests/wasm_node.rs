@@ -1,4 +1,5 @@
-//! The JS adapters under Node (wasm-bindgen-test-runner's default).
+//! The JS adapters and SseParser under Node (wasm-bindgen-test-runner's default).
 #![cfg(target_arch = "wasm32")]
 
 include!("wasm/adapters.rs");
+include!("wasm/sse.rs");

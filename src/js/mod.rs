@@ -5,6 +5,7 @@
 //! * [`runner`] — calls the user's sync/async step functions and mirrors cancellation;
 //! * [`observer`] — lifecycle events to listeners, checkpoints to the journal;
 //! * [`report`] / [`error`] — the result object and real JS `Error`s with stable names;
+//! * [`sse`] — `SseParser`, the SSE parser with each chunk's events batched into one crossing;
 //! * [`sys`] — raw bindings to `glue.js`, which builds objects in one crossing;
 //! * [`types`] — the public TypeScript declarations.
 
@@ -14,7 +15,11 @@ mod error;
 mod observer;
 mod report;
 mod runner;
+mod sse;
+mod stream;
 mod sys;
 mod types;
 
 pub use coordinator::TransactionCoordinator;
+pub use sse::SseParser;
+pub use stream::NotificationStream;

@@ -160,6 +160,35 @@ export interface CoordinatorOptions {
   onEvent?: LifecycleListener;
   journal?: JournalStore;
 }
+
+/** One dispatched Server-Sent Event. */
+export interface SseEvent {
+  /** The `event` field, or `'message'`. */
+  type: string;
+  /** The `data` lines joined with `\n`. */
+  data: string;
+  /** The last event ID at dispatch (kept across events until the next `id` field). */
+  lastEventId: string;
+}
+
+export type SseProtocolErrorKind = 'line_too_long' | 'event_too_large';
+
+/** An event was dropped for going over a limit; parsing resumed at the next blank line. */
+export interface SseProtocolError extends Error {
+  name: 'SseProtocolError';
+  kind: SseProtocolErrorKind;
+  /** The limit exceeded, in bytes. */
+  limit: number;
+}
+
+export interface SseParserOptions {
+  /** Longest line in bytes, terminator excluded (a positive integer; default 1 MiB). Comments are exempt. */
+  maxLineBytes?: number;
+  /** Largest event in bytes, counted over its field lines (a positive integer; default 4 MiB). */
+  maxEventBytes?: number;
+  /** Told of each dropped event; an exception it throws is logged and parsing goes on. */
+  onError?: (error: SseProtocolError) => void;
+}
 "#;
 
 #[wasm_bindgen]
@@ -176,4 +205,7 @@ extern "C" {
     /// `LifecycleListener`
     #[wasm_bindgen(typescript_type = "LifecycleListener")]
     pub type LifecycleListener;
+    /// `SseParserOptions`
+    #[wasm_bindgen(typescript_type = "SseParserOptions")]
+    pub type SseParserOptions;
 }

@@ -1,0 +1,221 @@
+//! `SseParser`: the sans-IO SSE parser for JS, with the events of a chunk batched into one
+//! boundary crossing.
+//!
+//! ```js
+//! import init, { SseParser } from 'edgesaga';
+//! await init();
+//! const parser = new SseParser({ maxLineBytes: 64 * 1024, onError: (e) => console.warn(e.kind, e.limit) });
+//! for await (const chunk of response.body) {
+//!   for (const { type, data, lastEventId } of parser.feed(chunk)) handle(type, data, lastEventId);
+//! }
+//! parser.end();
+//! ```
+//!
+//! A `feed` copies the chunk into wasm memory once, parses it, and hands the events to
+//! `sse_glue.js` as one UTF-8 buffer plus a `Uint32Array` of flags and UTF-16 lengths; the glue
+//! decodes the buffer with a single `TextDecoder` call and slices it into objects. Event types
+//! and the last event ID cross only when they change.
+
+use std::sync::Arc;
+
+use js_sys::Array;
+use wasm_bindgen::prelude::*;
+
+use super::types::SseParserOptions;
+use crate::notify::parser::{Event, Limits, ProtocolError, ProtocolErrorKind, Sink, SseParser as Core};
+
+/// Raw bindings to `sse_glue.js`.
+mod glue {
+    use js_sys::Array;
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen(module = "/src/js/sse_glue.js")]
+    extern "C" {
+        /// Holds the options and the strings last sent; turns a batch into event objects and
+        /// reports protocol errors to `onError`.
+        pub type SseSink;
+        /// Throws a `TypeError` naming the option that is invalid.
+        #[wasm_bindgen(constructor, catch)]
+        pub fn new(options: &JsValue, memory: &JsValue) -> Result<SseSink, JsValue>;
+        /// NaN when not given.
+        #[wasm_bindgen(method, getter, js_name = maxLineBytes)]
+        pub fn max_line_bytes(this: &SseSink) -> f64;
+        #[wasm_bindgen(method, getter, js_name = maxEventBytes)]
+        pub fn max_event_bytes(this: &SseSink) -> f64;
+        /// Copies a chunk into wasm memory at `ptr` if it fits in `cap` bytes: the length
+        /// written, or minus the room needed, or NaN for a chunk neither bytes nor a string.
+        #[wasm_bindgen(method)]
+        pub fn input(this: &SseSink, chunk: &JsValue, ptr: u32, cap: u32) -> f64;
+        /// The events of a batch: `len` bytes of text at `text`, `count` words at `meta`.
+        #[wasm_bindgen(method)]
+        pub fn build(this: &SseSink, text: u32, len: u32, meta: u32, count: u32) -> Array;
+        /// The `TypeError` for a chunk that is neither bytes nor a string.
+        #[wasm_bindgen(js_name = badChunk)]
+        pub fn bad_chunk(chunk: &JsValue) -> JsValue;
+    }
+}
+
+// `meta` words, mirrored in `sse_glue.js`.
+const ERROR: u32 = 1;
+const SAME_TYPE: u32 = 2;
+const NEW_TYPE: u32 = 4;
+const NEW_ID: u32 = 8;
+
+/// Buffers above this are released after a feed rather than kept for the next one.
+const KEEP_BYTES: usize = 1 << 20;
+
+/// Incremental, spec-exact Server-Sent Events parser: feed it the bytes (or text) of a stream
+/// as they arrive; any chunking yields the same events.
+#[wasm_bindgen]
+pub struct SseParser {
+    core: Core,
+    batch: Batch,
+    sink: glue::SseSink,
+    /// Reused for `Uint8Array` chunks, so a feed does not allocate.
+    input: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl SseParser {
+    /// `new SseParser({ maxLineBytes?, maxEventBytes?, onError? })`. Throws a `TypeError` naming
+    /// the option when one is not a positive integer (or `onError` not a function).
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: Option<SseParserOptions>) -> Result<SseParser, JsValue> {
+        let options = options.map_or(JsValue::UNDEFINED, Into::into);
+        let sink = glue::SseSink::new(&options, &wasm_bindgen::memory())?;
+        let defaults = Limits::default();
+        // Positive integers or NaN, checked by the glue; `as` saturates a huge one.
+        let limit = |n: f64, default: usize| if n.is_nan() { default } else { n as usize };
+        let limits = Limits {
+            max_line_bytes: limit(sink.max_line_bytes(), defaults.max_line_bytes),
+            max_event_bytes: limit(sink.max_event_bytes(), defaults.max_event_bytes),
+        };
+        Ok(SseParser { core: Core::new(limits), batch: Batch::new(), sink, input: Vec::new() })
+    }
+
+    /// Parses the next chunk (bytes, or text already decoded) and returns the events it
+    /// completed, in order. Limit violations go to `onError` and `protocolErrors`.
+    #[wasm_bindgen(unchecked_return_type = "SseEvent[]")]
+    pub fn feed(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] chunk: JsValue,
+    ) -> Result<Array, JsValue> {
+        // The glue copies the chunk straight into `input`, growing it once when it is too small.
+        let mut n = self.sink.input(&chunk, self.input.as_mut_ptr() as u32, self.input.len() as u32);
+        if n < 0.0 {
+            self.input.resize(-n as usize, 0);
+            n = self.sink.input(&chunk, self.input.as_mut_ptr() as u32, self.input.len() as u32);
+        }
+        if n.is_nan() {
+            return Err(glue::bad_chunk(&chunk));
+        }
+        self.core.feed(&self.input[..n as usize], &mut self.batch);
+        if self.input.len() > KEEP_BYTES {
+            self.input = Vec::new();
+        }
+        Ok(self.flush())
+    }
+
+    /// Ends the stream: returns the events still pending and discards an incomplete one. The
+    /// parser is then ready for a new stream and keeps `lastEventId` and `retry`.
+    #[wasm_bindgen(unchecked_return_type = "SseEvent[]")]
+    pub fn end(&mut self) -> Array {
+        self.core.end(&mut self.batch);
+        self.flush()
+    }
+
+    /// The last event ID, committed when a blank line ends a block.
+    #[wasm_bindgen(getter, js_name = lastEventId)]
+    pub fn last_event_id(&self) -> String {
+        self.core.last_event_id().to_owned()
+    }
+
+    /// The last valid `retry` value in milliseconds, or `undefined`.
+    #[wasm_bindgen(getter)]
+    pub fn retry(&self) -> Option<f64> {
+        self.core.retry().map(|ms| ms as f64)
+    }
+
+    /// How many events were dropped for going over `maxLineBytes` or `maxEventBytes`.
+    #[wasm_bindgen(getter, js_name = protocolErrors)]
+    pub fn protocol_errors(&self) -> f64 {
+        self.batch.errors as f64
+    }
+
+    fn flush(&mut self) -> Array {
+        let batch = &mut self.batch;
+        let (text, meta) = (&batch.text, &batch.meta);
+        let events = self.sink.build(text.as_ptr() as u32, text.len() as u32, meta.as_ptr() as u32, meta.len() as u32);
+        batch.clear();
+        events
+    }
+}
+
+/// A chunk's events and errors, encoded for the glue.
+struct Batch {
+    text: Vec<u8>,
+    meta: Vec<u32>,
+    /// The custom event type the glue holds (`None` before the first).
+    sent_type: Option<String>,
+    /// The last event ID the glue holds.
+    sent_id: Arc<str>,
+    errors: u64,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch { text: Vec::new(), meta: Vec::new(), sent_type: None, sent_id: Arc::from(""), errors: 0 }
+    }
+
+    fn clear(&mut self) {
+        if self.text.capacity() > KEEP_BYTES {
+            self.text = Vec::new();
+        }
+        self.text.clear();
+        self.meta.clear();
+    }
+
+    /// Appends `s` to the text and its byte length to `meta`.
+    #[inline]
+    fn push_text(&mut self, s: &str) {
+        self.text.extend_from_slice(s.as_bytes());
+        self.meta.push(s.len() as u32);
+    }
+}
+
+impl Sink for Batch {
+    fn event(&mut self, event: Event) {
+        let head = self.meta.len();
+        self.meta.push(0);
+        let mut flags = 0;
+        if event.event_type != "message" {
+            if self.sent_type.as_deref() == Some(&*event.event_type) {
+                flags |= SAME_TYPE;
+            } else {
+                flags |= NEW_TYPE;
+                self.push_text(&event.event_type);
+                self.sent_type = Some(event.event_type.into_owned());
+            }
+        }
+        let id = event.last_event_id;
+        if !Arc::ptr_eq(&id, &self.sent_id) {
+            if *id != *self.sent_id {
+                flags |= NEW_ID;
+                self.push_text(&id);
+            }
+            self.sent_id = id;
+        }
+        self.push_text(&event.data);
+        self.meta[head] = flags;
+    }
+
+    fn error(&mut self, error: ProtocolError) {
+        self.errors += 1;
+        let kind = match error.kind {
+            ProtocolErrorKind::LineTooLong => 0,
+            ProtocolErrorKind::EventTooLarge => 1,
+        };
+        self.meta.push(ERROR | kind << 1);
+        self.meta.push(u32::try_from(error.limit).unwrap_or(u32::MAX));
+    }
+}

@@ -1,0 +1,95 @@
+//! TypeScript declarations of `NotificationStream` (copied into `pkg/edgesaga.d.ts`).
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** A notification, whichever wire form it came in. Types follow `{resource}.{action}`. */
+export interface Notification<D = unknown> {
+  /** The SSE event id, or null when the event had none. */
+  id: string | null;
+  type: string;
+  resource: string;
+  action: string;
+  entityId: string | null;
+  timestamp: string | number | null;
+  /** The envelope's `version`; null for the lightweight form. */
+  version: string | null;
+  /** The envelope's `data`; for the lightweight form, the whole payload. */
+  data: D;
+  metadata: {
+    tenantId?: string; source?: string; correlationId?: string; userId?: string; traceId?: string;
+    triggeredBy?: string; [key: string]: unknown;
+  };
+}
+
+export type NotificationHandler = (notification: Notification) => void | Promise<void>;
+
+export interface NotificationFilter {
+  tenantId?: string;
+  entityId?: string;
+}
+
+export interface WaitForOptions {
+  /** Reject with a `TimeoutError` after this long (default: wait until the stream closes). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface DeadLetter {
+  reason: 'schema' | 'handler';
+  /** `NotificationSchemaError` for `schema`; what the handler threw for `handler`. */
+  error: Error;
+  /** The SSE `data` as received. */
+  raw: string;
+  id: string | null;
+  notification?: Notification;
+}
+
+export type HeadersProvider = () => Record<string, string> | Promise<Record<string, string>>;
+
+export interface NotificationStreamOptions {
+  /** `'fetch'` (default; headers, POST, Workers, Node) or the browser's `'eventsource'`. */
+  transport?: 'fetch' | 'eventsource';
+  /** Static headers, or a provider called before every (re)connection (token refresh). */
+  headers?: Record<string, string> | HeadersProvider;
+  method?: string;
+  body?: string;
+  credentials?: RequestCredentials;
+  /** Aborting it closes the stream. */
+  signal?: AbortSignal;
+  /** Where to resume when there is no store (sent as `Last-Event-ID`). */
+  lastEventId?: string;
+  /** Persists the last event ID once its handlers succeeded, so a reload resumes there. */
+  store?: { get(key: string): string | null | undefined | Promise<string | null | undefined>; set(key: string, value: string): void | Promise<void> };
+  storeKey?: string;
+  /** Backoff after a drop: the server's `retry`, plus exponential backoff with full jitter. */
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number; healthyAfterMs?: number };
+  /** Reconnect a connection silent this long (default 45 000; 0 disables). */
+  heartbeatTimeoutMs?: number;
+  /** How many recent ids are remembered to drop duplicates (default 1 000). */
+  dedupeWindow?: number;
+  deadLetterLimit?: number;
+  /** A failing handler is retried, then dead-lettered (default 3 attempts, 100 ms apart). */
+  handlerRetry?: { maxAttempts?: number; delayMs?: number };
+  /** How far back `waitFor` looks (default 5 000 ms). */
+  recentWindowMs?: number;
+  /** Bound of each async iterator's buffer (default 1 000); delivery waits when it is full. */
+  bufferSize?: number;
+  /** Only notifications of this tenant / entity are delivered. */
+  filter?: NotificationFilter;
+  maxLineBytes?: number;
+  maxEventBytes?: number;
+  /** The envelope major `version` understood (default 1). */
+  supportedMajorVersion?: number;
+  /** Pause while the page is hidden (browser only). */
+  pauseWhenHidden?: boolean;
+  /** Reconnect at once when the browser comes back online. */
+  reconnectOnOnline?: boolean;
+  /** Named SSE event types to listen to with the `'eventsource'` transport (besides `message`). */
+  eventTypes?: string[];
+  onStateChange?: (state: 'connecting' | 'open' | 'closed', detail?: { delayMs?: number; error?: unknown }) => void;
+  /** Fatal failures (`StreamResponseError`), `SseProtocolError`s and store errors. */
+  onError?: (error: Error) => void;
+}
+"#;
