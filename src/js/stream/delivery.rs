@@ -420,12 +420,14 @@ pub fn wait_for(inner: &Rc<Inner>, pattern: &str, predicate: Option<Function>, o
         inner.delivery.state.borrow_mut().waiters.push(waiter);
     });
     let inner = inner.clone();
+    // Listening starts now, not when the task first runs: an abort in the same tick counts.
+    let aborted = CancelToken::new();
+    let listener = signal.map(|s| {
+        let a = aborted.clone();
+        gloo_events::EventListener::once(&s, "abort", move |_| a.abort(FailureKind::Aborted))
+    });
     wasm_bindgen_futures::spawn_local(async move {
-        let aborted = CancelToken::new();
-        let _listener = signal.map(|s| {
-            let a = aborted.clone();
-            gloo_events::EventListener::once(&s, "abort", move |_| a.abort(FailureKind::Aborted))
-        });
+        let _listener = listener;
         let timer = async {
             match timeout_ms {
                 Some(ms) => WebClock.sleep(ms as u64).await,
