@@ -26,4 +26,4 @@ step "public TypeScript types"
 tsc --noEmit -p tests/types
 
 step "JS integration tests"
-node --test --test-reporter=spec tests/js/
+node --test --test-timeout=120000 --test-reporter=spec tests/js/
