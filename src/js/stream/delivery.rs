@@ -12,6 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::options::Options;
+use super::waiters::{resolve_waiters, settle, Waiter};
 use super::{sys, Inner};
 use crate::js::sys as glue;
 use crate::notify::notification::{Form, Notification, SchemaOptions};
@@ -20,34 +21,22 @@ use crate::notify::pattern::Route;
 use crate::notify::router::{Accepted, HandlerVerdict, Router, RouterConfig, SubscriptionId};
 use crate::platform::web::WebClock;
 use crate::platform::Clock;
-use crate::saga::{CancelToken, FailureKind};
 
-/// One pending `waitFor`.
-struct Waiter {
-    id: u32,
-    route: Route,
-    predicate: Option<Function>,
-    resolve: Function,
-    reject: Function,
-    /// Aborted once settled, so its timer task ends.
-    settled: CancelToken,
-}
-
-struct State {
-    parser: SseParser,
-    router: Router,
-    handlers: Vec<(SubscriptionId, Function)>,
-    waiters: Vec<Waiter>,
-    next_waiter: u32,
-    queues: Vec<sys::NotificationQueue>,
-    dead_letters: VecDeque<JsValue>,
-    protocol_errors: u32,
+pub(super) struct State {
+    pub(super) parser: SseParser,
+    pub(super) router: Router,
+    pub(super) handlers: Vec<(SubscriptionId, Function)>,
+    pub(super) waiters: Vec<Waiter>,
+    pub(super) next_waiter: u32,
+    pub(super) queues: Vec<sys::NotificationQueue>,
+    pub(super) dead_letters: VecDeque<JsValue>,
+    pub(super) protocol_errors: u32,
 }
 
 /// The delivery state of one stream.
 pub struct Delivery {
-    state: RefCell<State>,
-    stream_filter: Option<Route>,
+    pub(super) state: RefCell<State>,
+    pub(super) stream_filter: Option<Route>,
     dead_letter_limit: usize,
     buffer_size: u32,
 }
@@ -154,7 +143,7 @@ impl Delivery {
     }
 }
 
-fn route(pattern: &str, filter: Option<&Object>) -> Result<Route, JsValue> {
+pub(super) fn route(pattern: &str, filter: Option<&Object>) -> Result<Route, JsValue> {
     let mut route = Route::new(pattern).map_err(|e| {
         JsValue::from(crate::js::error::Error::InvalidArgument { field: "pattern".into(), reason: e.to_string() })
     })?;
@@ -301,51 +290,11 @@ fn dead_letter(reason: &str, error: &JsValue, raw: &str, id: Option<&str>, notif
     letter.into()
 }
 
-fn to_js(n: &Notification) -> JsValue {
+pub(super) fn to_js(n: &Notification) -> JsValue {
     let kind = n.notification_type();
     let dot = kind.find('.').unwrap_or(0) as u32;
     let form = if n.form() == Form::Envelope { 1 } else { 0 };
     sys::make_notification(n.raw(), n.id().map(str::to_owned), kind, dot, n.entity_id().map(str::to_owned), form)
-}
-
-fn resolve_waiters(inner: &Rc<Inner>, notification: &Notification, js: &JsValue) {
-    let candidates: Vec<(u32, Option<Function>)> = inner
-        .delivery
-        .state
-        .borrow()
-        .waiters
-        .iter()
-        .filter(|w| w.route.matches(notification))
-        .map(|w| (w.id, w.predicate.clone()))
-        .collect();
-    for (id, predicate) in candidates {
-        match test(predicate.as_ref(), js) {
-            Ok(true) => settle(inner, id, Ok(js)),
-            Ok(false) => {}
-            Err(e) => settle(inner, id, Err(&e)),
-        }
-    }
-}
-
-fn test(predicate: Option<&Function>, js: &JsValue) -> Result<bool, JsValue> {
-    match predicate {
-        None => Ok(true),
-        Some(p) => p.call1(&JsValue::UNDEFINED, js).map(|v| v.is_truthy()),
-    }
-}
-
-/// Resolves or rejects waiter `id` and forgets it.
-fn settle(inner: &Inner, id: u32, outcome: Result<&JsValue, &JsValue>) {
-    let waiter = {
-        let mut state = inner.delivery.state.borrow_mut();
-        let Some(i) = state.waiters.iter().position(|w| w.id == id) else { return };
-        state.waiters.remove(i)
-    };
-    waiter.settled.abort(FailureKind::Aborted);
-    let _ = match outcome {
-        Ok(v) => waiter.resolve.call1(&JsValue::UNDEFINED, v),
-        Err(e) => waiter.reject.call1(&JsValue::UNDEFINED, e),
-    };
 }
 
 async fn offer_to_iterators(inner: &Rc<Inner>, js: &JsValue) {
@@ -369,92 +318,6 @@ async fn persist(inner: &Rc<Inner>) {
     if let Err(e) = JsFuture::from(sys::call_store(store, "set", &inner.options.store_key, &id)).await {
         inner.report(&e);
     }
-}
-
-/// `stream.waitFor(pattern, predicate, { timeoutMs, signal })`.
-pub fn wait_for(inner: &Rc<Inner>, pattern: &str, predicate: Option<Function>, options: Option<Object>) -> Promise {
-    let route = match route(pattern, None) {
-        Ok(r) => r,
-        Err(e) => return Promise::reject(&e),
-    };
-    // A notification that arrived shortly before the wait began resolves it at once.
-    let now = WebClock.now_ms();
-    let recent: Vec<Rc<Notification>> = {
-        let state = inner.delivery.state.borrow();
-        state.router.recent().iter(now).filter(|n| route.matches(n)).cloned().collect()
-    };
-    for n in recent.iter().rev() {
-        if inner.delivery.stream_filter.as_ref().is_some_and(|f| !f.matches(n)) {
-            continue;
-        }
-        let js = to_js(n);
-        match test(predicate.as_ref(), &js) {
-            Ok(true) => return Promise::resolve(&js),
-            Ok(false) => {}
-            Err(e) => return Promise::reject(&e),
-        }
-    }
-    if inner.closed.is_aborted() {
-        return Promise::reject(&inner.error("AbortError", "the stream is closed"));
-    }
-    let timeout_ms = options.as_ref().and_then(|o| sys::get(o, "timeoutMs").as_f64()).filter(|t| *t >= 0.0);
-    let signal: Option<web_sys::AbortSignal> = options.as_ref().and_then(|o| sys::get(o, "signal").dyn_into().ok());
-    if signal.as_ref().is_some_and(|s| s.aborted()) {
-        return Promise::reject(&inner.error("AbortError", "waitFor was aborted"));
-    }
-    let settled = CancelToken::new();
-    let id = {
-        let mut state = inner.delivery.state.borrow_mut();
-        state.next_waiter += 1;
-        state.next_waiter
-    };
-    let promise = Promise::new(&mut |resolve, reject| {
-        let waiter = Waiter {
-            id,
-            route: route.clone(),
-            predicate: predicate.clone(),
-            resolve,
-            reject,
-            settled: settled.clone(),
-        };
-        inner.delivery.state.borrow_mut().waiters.push(waiter);
-    });
-    let inner = inner.clone();
-    // Listening starts now, not when the task first runs: an abort in the same tick counts.
-    let aborted = CancelToken::new();
-    let listener = signal.map(|s| {
-        let a = aborted.clone();
-        gloo_events::EventListener::once(&s, "abort", move |_| a.abort(FailureKind::Aborted))
-    });
-    wasm_bindgen_futures::spawn_local(async move {
-        let _listener = listener;
-        let timer = async {
-            match timeout_ms {
-                Some(ms) => WebClock.sleep(ms as u64).await,
-                None => futures::future::pending().await,
-            }
-        };
-        let verdict = futures::future::select(
-            Box::pin(timer),
-            Box::pin(futures::future::select(
-                Box::pin(settled.aborted()),
-                Box::pin(futures::future::select(Box::pin(aborted.aborted()), Box::pin(inner.closed.aborted()))),
-            )),
-        )
-        .await;
-        let error = match verdict {
-            futures::future::Either::Left(_) => Some(inner.error("TimeoutError", "waitFor timed out")),
-            futures::future::Either::Right((futures::future::Either::Left(_), _)) => None,
-            futures::future::Either::Right((futures::future::Either::Right(_), _)) => {
-                let why = if inner.closed.is_aborted() { "the stream closed" } else { "waitFor was aborted" };
-                Some(inner.error("AbortError", why))
-            }
-        };
-        if let Some(error) = error {
-            settle(&inner, id, Err(&error));
-        }
-    });
-    promise
 }
 
 /// The stream closed: pending `waitFor`s reject, iterators end.

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! [`connection`] runs one connection (fetch stream or EventSource), [`driver`] decides what
-//! happens after it ends, [`delivery`] turns events into notifications for the handlers.
+//! happens after it ends, [`delivery`] turns events into notifications for the handlers,
+//! [`waiters`] serves `waitFor`.
 
 mod connection;
 mod delivery;
@@ -20,6 +21,7 @@ mod driver;
 mod options;
 mod sys;
 mod types;
+mod waiters;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -213,7 +215,7 @@ impl NotificationStream {
         #[wasm_bindgen(unchecked_param_type = "(notification: Notification) => boolean")] predicate: Option<Function>,
         #[wasm_bindgen(unchecked_param_type = "WaitForOptions")] options: Option<js_sys::Object>,
     ) -> Promise {
-        delivery::wait_for(&self.inner, pattern, predicate, options)
+        waiters::wait_for(&self.inner, pattern, predicate, options)
     }
 
     /// An async iterator over the notifications (what `for await (const n of stream)` uses).
