@@ -4,3 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
 node bench/saga.mjs
+node bench/sse.mjs
+# Native parser throughput (criterion, ~15 s once built).
+cargo bench --quiet --bench sse_parser

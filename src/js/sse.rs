@@ -11,10 +11,14 @@
 //! parser.end();
 //! ```
 //!
-//! A `feed` copies the chunk into wasm memory once, parses it, and hands the events to
-//! `sse_glue.js` as one UTF-8 buffer plus a `Uint32Array` of flags and UTF-16 lengths; the glue
-//! decodes the buffer with a single `TextDecoder` call and slices it into objects. Event types
-//! and the last event ID cross only when they change.
+//! One `feed` is one call into wasm and two out of it, whatever the number of events:
+//! `sse_glue.js` copies the chunk (bytes, or a string encoded with `encodeInto`) straight into a
+//! reused buffer in wasm memory; the core parses it into a [`Batch`]: one UTF-8 buffer with
+//! every string of the chunk plus a `u32` word list of flags and byte lengths; the glue then
+//! decodes that buffer with a single `TextDecoder` call and slices it into event objects
+//! (converting lengths to UTF-16 only when the text is not ASCII). Event types are sent once
+//! and then named by index, and the last event ID only when it changes, so the glue reuses
+//! their JS strings. The glue reads wasm memory through views it renews only when it grows.
 
 use std::sync::Arc;
 
@@ -55,11 +59,20 @@ mod glue {
     }
 }
 
-// `meta` words, mirrored in `sse_glue.js`.
+// The batch, mirrored in `sse_glue.js`: `text` holds the strings sent, in order, as UTF-8;
+// `meta` holds per event a head word of flags, then the byte lengths of the type (when sent as
+// text), of the new id (`NEW_ID`) and of the data; per error `ERROR | kind << 1`, then the
+// limit. The type is `message` (no flag), an index into the table of types the glue holds
+// (`TYPE_KNOWN`, index in bits 8 and up), or sent as text and then added to that table
+// (`TYPE_NEW`) or not (`TYPE_ONCE`, once the table is full).
 const ERROR: u32 = 1;
-const SAME_TYPE: u32 = 2;
-const NEW_TYPE: u32 = 4;
-const NEW_ID: u32 = 8;
+const NEW_ID: u32 = 2;
+const TYPE_KNOWN: u32 = 4;
+const TYPE_NEW: u32 = 8;
+const TYPE_ONCE: u32 = 12;
+
+/// Most streams use a handful of event types; a hostile one cannot grow the table past this.
+const TYPES_MAX: usize = 64;
 
 /// Buffers above this are released after a feed rather than kept for the next one.
 const KEEP_BYTES: usize = 1 << 20;
@@ -71,7 +84,7 @@ pub struct SseParser {
     core: Core,
     batch: Batch,
     sink: glue::SseSink,
-    /// Reused for `Uint8Array` chunks, so a feed does not allocate.
+    /// Where the glue copies each chunk; reused, so a feed does not allocate.
     input: Vec<u8>,
 }
 
@@ -155,8 +168,8 @@ impl SseParser {
 struct Batch {
     text: Vec<u8>,
     meta: Vec<u32>,
-    /// The custom event type the glue holds (`None` before the first).
-    sent_type: Option<String>,
+    /// The custom event types the glue holds, by index.
+    types: Vec<Box<str>>,
     /// The last event ID the glue holds.
     sent_id: Arc<str>,
     errors: u64,
@@ -164,7 +177,7 @@ struct Batch {
 
 impl Batch {
     fn new() -> Self {
-        Batch { text: Vec::new(), meta: Vec::new(), sent_type: None, sent_id: Arc::from(""), errors: 0 }
+        Batch { text: Vec::new(), meta: Vec::new(), types: Vec::new(), sent_id: Arc::from(""), errors: 0 }
     }
 
     fn clear(&mut self) {
@@ -189,12 +202,15 @@ impl Sink for Batch {
         self.meta.push(0);
         let mut flags = 0;
         if event.event_type != "message" {
-            if self.sent_type.as_deref() == Some(&*event.event_type) {
-                flags |= SAME_TYPE;
+            if let Some(i) = self.types.iter().position(|t| **t == *event.event_type) {
+                flags = TYPE_KNOWN | (i as u32) << 8;
             } else {
-                flags |= NEW_TYPE;
                 self.push_text(&event.event_type);
-                self.sent_type = Some(event.event_type.into_owned());
+                flags = TYPE_ONCE;
+                if self.types.len() < TYPES_MAX {
+                    flags = TYPE_NEW;
+                    self.types.push(event.event_type.into());
+                }
             }
         }
         let id = event.last_event_id;

@@ -1,31 +1,31 @@
-// JS half of SseParser (see sse.rs): one `build` call turns a chunk's events into objects.
+// JS half of SseParser: the batch format is described in sse.rs.
 
-// ignoreBOM: a U+FEFF opening an event's data is data (the stream's BOM is already gone).
+// ignoreBOM: a U+FEFF opening an event's data is data.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 
 // `meta` head-word flags, mirrored in sse.rs.
 const ERROR = 1;
-const SAME_TYPE = 2;
-const NEW_TYPE = 4;
-const NEW_ID = 8;
+const NEW_ID = 2;
+const TYPE_KNOWN = 4;
+const TYPE_NEW = 8;
 
 const KINDS = ['line_too_long', 'event_too_large'];
 const WHAT = ['a line is longer than maxLineBytes', 'an event is larger than maxEventBytes'];
 
 export class SseSink {
-  // Validates the options of `new SseParser(options)`, throwing a TypeError naming the field.
+  // Validates the options, throwing a TypeError naming the field.
   constructor(options, memory) {
-    // Views of the whole wasm memory, renewed when it grows: no view is created per call.
+    // Views of all wasm memory, renewed when it grows.
     this.memory = memory;
     this.u8 = EMPTY;
     this.u32 = null;
     this.maxLineBytes = NaN; // NaN: the default
     this.maxEventBytes = NaN;
     this.onError = undefined;
-    // The last custom event type and last event ID Rust sent: reused until they change.
-    this.type = '';
+    // Event types by index and the last event ID, as Rust sent them.
+    this.types = [];
     this.id = '';
     if (options === undefined || options === null) return;
     if (typeof options !== 'object' || Array.isArray(options)) invalid('options', `must be an object, got ${kind(options)}`);
@@ -48,8 +48,7 @@ export class SseSink {
     }
   }
 
-  // Copies a chunk into wasm memory at `ptr` if it fits in `cap` bytes. Returns the byte length
-  // written, or minus the room needed, or NaN when the chunk is neither bytes nor a string.
+  // Copies a chunk to `ptr` if it fits in `cap` bytes: its length, -room needed, or NaN.
   input(chunk, ptr, cap) {
     this.views();
     if (typeof chunk === 'string') {
@@ -63,9 +62,7 @@ export class SseSink {
     return n;
   }
 
-  // The batch is `len` UTF-8 bytes at `text` (the chunk's strings) and `count` words at `meta`:
-  // per event a head word, then the byte lengths of the new type, the new id and the data; per
-  // error ERROR | kind << 1, then the limit.
+  // `len` bytes of text at `text`, `count` words at `meta`.
   build(text, len, meta, count) {
     const events = [];
     if (count === 0) return events;
@@ -73,11 +70,10 @@ export class SseSink {
     const u8 = this.u8;
     const words = this.u32;
     const str = len === 0 ? '' : decoder.decode(u8.subarray(text, text + len));
-    // ASCII (the usual case) iff the string has as many units as bytes: byte lengths are then
-    // string lengths. Otherwise each length is converted as it is read.
+    // ASCII iff as many units as bytes; else byte lengths are converted as read.
     const ascii = str.length === len;
     let b = text;
-    let type = this.type;
+    const types = this.types;
     let id = this.id;
     let at = 0;
     let errors = null;
@@ -87,23 +83,24 @@ export class SseSink {
         (errors ??= []).push(head >>> 1, words[i++]);
         continue;
       }
-      let t = 'message';
-      if (head & SAME_TYPE) {
-        t = type;
-      } else if (head & NEW_TYPE) {
+      const mode = head & 12;
+      let type = 'message';
+      if (mode === TYPE_KNOWN) {
+        type = types[head >>> 8];
+      } else if (mode !== 0) {
         const n = ascii ? words[i++] : units(u8, b, (b += words[i++]));
-        type = t = str.slice(at, (at += n));
+        type = str.slice(at, (at += n));
+        if (mode === TYPE_NEW) types.push(type);
       }
       if (head & NEW_ID) {
         const n = ascii ? words[i++] : units(u8, b, (b += words[i++]));
         id = str.slice(at, (at += n));
       }
       const n = ascii ? words[i++] : units(u8, b, (b += words[i++]));
-      events.push({ type: t, data: str.slice(at, (at += n)), lastEventId: id });
+      events.push({ type, data: str.slice(at, (at += n)), lastEventId: id });
     }
-    this.type = type;
     this.id = id;
-    // User code runs last, when the views of wasm memory are no longer read.
+    // User code last: the memory views are no longer read.
     if (errors !== null && this.onError !== undefined) this.report(errors);
     return events;
   }
@@ -124,7 +121,7 @@ export class SseSink {
   }
 }
 
-// UTF-16 length of the valid UTF-8 in u8[from, to): one unit per character, two for 4-byte ones.
+// UTF-16 length of the UTF-8 in u8[from, to).
 function units(u8, from, to) {
   let n = 0;
   for (let i = from; i < to; i++) {

@@ -44,6 +44,12 @@ function concat(parts) {
   return out;
 }
 
+function chunked(bytes, size) {
+  const chunks = [];
+  for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+  return chunks;
+}
+
 /** Feeds `chunks` (Uint8Arrays and strings) to a new parser and ends the stream. */
 function run(Parser, chunks, options) {
   const parser = new Parser(options);
@@ -135,16 +141,22 @@ export function sseBatchesAndStrings(parser) {
   const expected = { events, lastEventId, retry: undefined, errors: 0 };
   eq(run(Parser, [bytes]), expected, 'one batch of bytes');
   eq(run(Parser, [wire]), expected, 'one string');
-  for (const size of [1, 7, 64, 1000]) {
-    const chunks = [];
-    for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
-    eq(run(Parser, chunks), expected, `bytes in chunks of ${size}`);
-  }
+  for (const size of [1, 7, 64, 1000]) eq(run(Parser, chunked(bytes, size)), expected, `bytes in chunks of ${size}`);
   // A view at an offset into a larger buffer, and Node's Buffer (a Uint8Array).
   const padded = new Uint8Array(bytes.length + 10);
   padded.set(bytes, 5);
   eq(run(Parser, [padded.subarray(5, 5 + bytes.length)]), expected, 'a view at an offset');
   if (typeof globalThis.Buffer === 'function') eq(run(Parser, [globalThis.Buffer.from(bytes)]), expected, 'a Buffer');
+  // More distinct types than the glue's table holds (64): the rest are sent each time.
+  let many = '';
+  const typed = [];
+  for (let i = 0; i < 300; i++) {
+    const type = `t${(i * 7) % 150}-é`;
+    many += `event: ${type}\ndata: ${i}\n\n`;
+    typed.push({ type, data: String(i), lastEventId: '' });
+  }
+  eq(run(Parser, [many]).events, typed, '150 distinct types in one batch');
+  eq(run(Parser, chunked(encoder.encode(many), 100)).events, typed, '150 distinct types over many batches');
   // The stream's BOM is stripped once; one opening the data stays.
   eq(run(Parser, ['\uFEFFdata: \uFEFFx\n\n']).events, [{ type: 'message', data: '\uFEFFx', lastEventId: '' }], 'BOM in data');
 }
