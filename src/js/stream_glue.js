@@ -128,6 +128,11 @@ export function readStreamOptions(url, o) {
   if (out.transport === 'eventsource' && (out.method || out.body || out.headers)) {
     return fail('options.transport', "'eventsource' cannot send custom headers, a method or a body; use 'fetch'");
   }
+  // EventSource cannot send Last-Event-ID on its first request, so it cannot resume a stored
+  // position: refuse rather than silently redeliver everything.
+  if (out.transport === 'eventsource' && (out.store || out.lastEventId)) {
+    return fail('options.transport', "'eventsource' cannot resume from a stored or given lastEventId; use 'fetch'");
+  }
   return [out, null];
 }
 
@@ -213,11 +218,11 @@ export function makeNotification(raw, id, type, dot, entityId, form) {
   const payload = JSON.parse(raw);
   const metadata = payload.metadata !== null && typeof payload.metadata === 'object' ? { ...payload.metadata } : {};
   const n = {
-    id,
+    id: id ?? null,
     type,
     resource: type.slice(0, dot),
     action: type.slice(dot + 1),
-    entityId,
+    entityId: entityId ?? null,
     timestamp: payload.timestamp ?? null,
     version: null,
     data: payload,

@@ -168,9 +168,15 @@ pub async fn event_source(inner: &Rc<Inner>) -> Ended {
         }
     };
     let q = queue.clone();
+    // The router tells an event's own id from an inherited one by `Arc` identity (the parser
+    // shares one `Arc` until the next `id:` field): keep the same `Arc` while the id is unchanged.
+    let mut last: Arc<str> = Arc::from(inner.last_event_id().as_str());
     let on_event = Closure::<dyn FnMut(String, String, String)>::new(move |kind: String, data, id: String| {
+        if *last != *id {
+            last = Arc::from(id);
+        }
         let event_type = if kind == "message" { "message".into() } else { kind.into() };
-        push(&q, Signal::Event(Event { event_type, data, last_event_id: Arc::from(id) }));
+        push(&q, Signal::Event(Event { event_type, data, last_event_id: last.clone() }));
     });
     let q = queue.clone();
     let on_open = Closure::<dyn FnMut()>::new(move || push(&q, Signal::Open));
@@ -207,7 +213,10 @@ pub async fn event_source(inner: &Rc<Inner>) -> Ended {
         match race(inner, next, 0).await {
             Err(_) => return Ended::Closed,
             Ok(Signal::Open) => inner.opened(),
-            Ok(Signal::Event(event)) => inner.deliver_event(event).await,
+            Ok(Signal::Event(event)) => {
+                inner.delivery.remember_last_event_id(&event.last_event_id);
+                inner.deliver_event(event).await
+            }
             Ok(Signal::Error { closed: true }) => {
                 return Ended::Fatal(inner.error("StreamResponseError", "the EventSource failed and closed"))
             }

@@ -86,6 +86,15 @@ impl Delivery {
         self.state.borrow().parser.last_event_id().to_owned()
     }
 
+    /// The browser's `EventSource` parses by itself; its ids are kept in our parser's state so
+    /// `lastEventId` reads the same whatever the transport.
+    pub fn remember_last_event_id(&self, id: &str) {
+        let mut state = self.state.borrow_mut();
+        if state.parser.last_event_id() != id {
+            state.parser.set_last_event_id(id);
+        }
+    }
+
     pub fn server_retry(&self) -> Option<u64> {
         self.state.borrow().parser.retry()
     }

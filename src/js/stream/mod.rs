@@ -79,7 +79,7 @@ impl Inner {
         self.set_state(CONNECTING, detail);
     }
 
-    /// The id sent as `Last-Event-ID` on the next connection.
+    /// The last event ID received (fetch: sent as `Last-Event-ID` on the next connection).
     fn last_event_id(&self) -> String {
         self.delivery.last_event_id()
     }
@@ -106,11 +106,14 @@ impl Inner {
         delivery::deliver(self, event).await
     }
 
+    /// Closes at once, as `EventSource.close()` does: `readyState` is 2 when this returns;
+    /// the driver task notices and cleans up (waiters, iterators) on its next turn.
     fn shut(&self) {
         self.closed.abort(FailureKind::Aborted);
         if let Some(controller) = self.current.borrow_mut().take() {
             controller.abort();
         }
+        self.set_state(CLOSED, &JsValue::UNDEFINED);
     }
 }
 

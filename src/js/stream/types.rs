@@ -58,9 +58,10 @@ export interface NotificationStreamOptions {
   credentials?: RequestCredentials;
   /** Aborting it closes the stream. */
   signal?: AbortSignal;
-  /** Where to resume when there is no store (sent as `Last-Event-ID`). */
+  /** Where to resume when there is no store (sent as `Last-Event-ID`; `'fetch'` transport only). */
   lastEventId?: string;
-  /** Persists the last event ID once its handlers succeeded, so a reload resumes there. */
+  /** Persists the last event ID once its handlers succeeded, so a reload resumes there
+   *  (`'fetch'` transport only: `EventSource` cannot send `Last-Event-ID` on its first request). */
   store?: { get(key: string): string | null | undefined | Promise<string | null | undefined>; set(key: string, value: string): void | Promise<void> };
   storeKey?: string;
   /** Backoff after a drop: the server's `retry`, plus exponential backoff with full jitter. */
@@ -89,7 +90,9 @@ export interface NotificationStreamOptions {
   /** Named SSE event types to listen to with the `'eventsource'` transport (besides `message`). */
   eventTypes?: string[];
   onStateChange?: (state: 'connecting' | 'open' | 'closed', detail?: { delayMs?: number; error?: unknown }) => void;
-  /** Fatal failures (`StreamResponseError`), `SseProtocolError`s and store errors. */
+  /** Every error the stream meets: fatal responses (`StreamResponseError`), `SseProtocolError`s,
+   *  dead letters (`NotificationSchemaError`, or what a handler threw after its retries) and
+   *  store errors. Reconnects go to `onStateChange` instead. */
   onError?: (error: Error) => void;
 }
 "#;
