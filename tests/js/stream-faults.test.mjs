@@ -158,7 +158,9 @@ test('a 64 MiB line: no crash, bounded memory, SseProtocolError, the next notifi
   }
   const wasmGrowth = wasmMemory.buffer.byteLength - wasm0;
   assert.ok(wasmGrowth < 8 * MiB, `wasm memory grew by ${(wasmGrowth / MiB).toFixed(1)} MiB`);
-  assert.ok(peak - rss0 < 32 * MiB, `rss grew by ${((peak - rss0) / MiB).toFixed(1)} MiB`);
+  // rss also moves with the GC and the other test processes; the wasm figure above is the
+  // parser's own bound, this one only proves the 64 MiB line was never held in the process.
+  assert.ok(peak - rss0 < 48 * MiB, `rss grew by ${((peak - rss0) / MiB).toFixed(1)} MiB`);
 });
 
 test('silence trips the heartbeat watchdog and the stream reconnects; heartbeats keep it alive', async () => {
