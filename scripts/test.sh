@@ -19,7 +19,9 @@ step "build the npm package"
 BOOTSTRAP_MODE=test bash scripts/build.sh
 
 step "wasm tests in Node and headless Chromium"
-CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
+# wasm_node runs under wasm-bindgen-test-runner in Node; wasm_browser is served by the same
+# runner and driven in Debian's Chromium by playwright-core (see scripts/wasm-test-runner.mjs).
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="node $PWD/scripts/wasm-test-runner.mjs" \
   cargo test --target wasm32-unknown-unknown --test wasm_node --test wasm_browser
 
 step "public TypeScript types"
