@@ -31,68 +31,16 @@
 //! assert_eq!(report.steps[0].compensation.as_ref().unwrap().status, CompensationStatus::Compensated);
 //! ```
 
-use std::future::Future;
-use std::pin::pin;
 use std::rc::Rc;
-use std::task::Poll;
-
-use futures::future::LocalBoxFuture;
 
 use super::cancel::CancelToken;
-use super::definition::{OnCompensationFailure, TransactionDef, Version};
+use super::definition::{OnCompensationFailure, TransactionDef};
 use super::error::{FailureKind, StepError};
-use super::event::{Checkpoint, CheckpointKind, EventKind, LifecycleEvent, Observer};
+use super::event::{Checkpoint, CheckpointKind, EventKind, LifecycleEvent};
+use super::guard::{guarded, Bounds};
 use super::policy::RetryPolicy;
 use super::report::{CompensationReport, CompensationStatus, Report, StepReport, StepStatus, TransactionStatus};
-use crate::platform::{Clock, Rng};
-
-/// What a step's `execute` or `compensate` is told about the attempt.
-#[derive(Clone)]
-pub struct Attempt {
-    /// The transaction's id.
-    pub transaction_id: Rc<str>,
-    /// The step's name.
-    pub step: Rc<str>,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    /// `true` when this is a compensation attempt.
-    pub compensating: bool,
-    /// Aborted when the attempt times out or the transaction is cancelled.
-    pub signal: CancelToken,
-}
-
-/// Performs the steps. In wasm these call the user's JS functions.
-pub trait StepRunner {
-    /// What `execute` returns.
-    type Output;
-    /// The host's raw error, kept as the `cause` of a [`StepError`].
-    type Cause: Clone;
-    /// Runs attempt `attempt` of step `step`'s forward action.
-    fn execute(
-        &self,
-        step: usize,
-        attempt: &Attempt,
-    ) -> LocalBoxFuture<'static, Result<Self::Output, StepError<Self::Cause>>>;
-    /// Runs attempt `attempt` of step `step`'s compensation.
-    fn compensate(&self, step: usize, attempt: &Attempt)
-        -> LocalBoxFuture<'static, Result<(), StepError<Self::Cause>>>;
-    /// The `version` a result carries, for `requiresVersionCheck`.
-    fn version_of(&self, _output: &Self::Output) -> Option<Version> {
-        None
-    }
-    /// Keeps a step's result (`ctx.results[name]`), before any later step or compensation runs.
-    fn commit(&self, _step: usize, _output: Self::Output) {}
-}
-
-/// The host's services, borrowed for one run.
-pub struct Host<'a, C> {
-    /// Time and timers.
-    pub clock: &'a dyn Clock,
-    /// Jitter.
-    pub rng: &'a dyn Rng,
-    /// Events and checkpoints.
-    pub observer: &'a dyn Observer<C>,
-}
+pub use super::runner::{Attempt, Host, StepRunner};
 
 /// Runs `def` to its end and reports what happened. Never panics on a step's behaviour:
 /// every failure, timeout and cancellation ends up in the [`Report`].
@@ -125,13 +73,6 @@ struct Run<'a, R: StepRunner> {
     steps: Vec<StepReport<R::Cause>>,
     completed: usize,
     journal_error: Option<String>,
-}
-
-/// Which deadline an interruptible wait is bounded by.
-#[derive(Clone, Copy)]
-struct Bounds {
-    attempt_timeout_ms: Option<u64>,
-    deadline: Option<f64>,
 }
 
 impl<R: StepRunner> Run<'_, R> {
@@ -200,7 +141,7 @@ impl<R: StepRunner> Run<'_, R> {
             self.steps[i].attempts = attempt;
             let (token, _link) = forward.child();
             let info = self.attempt(i, attempt, false, token.clone());
-            let error = match self.guarded(self.runner.execute(i, &info), bounds, forward, &token).await {
+            let error = match guarded(self.host.clock, self.runner.execute(i, &info), bounds, forward, &token).await {
                 Ok(Ok(output)) => match self.check_version(i, output) {
                     Ok(()) => {
                         if let Err(e) = self.checkpoint(CheckpointKind::StepSucceeded, Some(i), attempt).await {
@@ -223,7 +164,7 @@ impl<R: StepRunner> Run<'_, R> {
             let Some(delay) = self.retry_delay(&def.retry, attempt, &error) else { break (error, false) };
             self.emit(EventKind::StepRetrying, Some(i), attempt, Some(&error), Some(delay));
             let wait = Bounds { attempt_timeout_ms: None, ..bounds };
-            if let Err(reason) = self.guarded(self.host.clock.sleep(delay), wait, forward, forward).await {
+            if let Err(reason) = guarded(self.host.clock, self.host.clock.sleep(delay), wait, forward, forward).await {
                 break (self.interrupted(reason, Some(i), attempt), false);
             }
             attempt += 1;
@@ -315,7 +256,7 @@ impl<R: StepRunner> Run<'_, R> {
             }
             let token = CancelToken::new();
             let info = self.attempt(i, attempt, true, token.clone());
-            let error = match self.guarded(self.runner.compensate(i, &info), bounds, &never, &token).await {
+            let error = match guarded(self.host.clock, self.runner.compensate(i, &info), bounds, &never, &token).await {
                 Ok(Ok(())) => break None,
                 Ok(Err(e)) => e,
                 // Only the compensation's own timeout can interrupt it.
@@ -368,49 +309,6 @@ impl<R: StepRunner> Run<'_, R> {
 
     fn past(&self, deadline: Option<f64>) -> Option<FailureKind> {
         deadline.filter(|d| self.host.clock.now_ms() >= *d).map(|_| FailureKind::TransactionTimeout)
-    }
-
-    /// Polls `fut` until it completes, `interrupt` aborts, or a timeout fires. When a timeout
-    /// fires, `signal` is aborted with the reason before `fut` is dropped, so the step sees why.
-    async fn guarded<T>(
-        &self,
-        fut: impl Future<Output = T>,
-        bounds: Bounds,
-        interrupt: &CancelToken,
-        signal: &CancelToken,
-    ) -> Result<T, FailureKind> {
-        let remaining = bounds.deadline.map(|d| (d - self.host.clock.now_ms()).max(0.0).ceil() as u64);
-        let timer = match (bounds.attempt_timeout_ms, remaining) {
-            (Some(a), Some(r)) if r <= a => Some((r, FailureKind::TransactionTimeout)),
-            (Some(a), _) => Some((a, FailureKind::Timeout)),
-            (None, Some(r)) => Some((r, FailureKind::TransactionTimeout)),
-            (None, None) => None,
-        };
-        let mut fut = pin!(fut);
-        let mut aborted = pin!(interrupt.aborted());
-        let mut sleep = timer.map(|(ms, reason)| (self.host.clock.sleep(ms), reason));
-        let result = futures::future::poll_fn(|cx| {
-            if let Poll::Ready(v) = fut.as_mut().poll(cx) {
-                return Poll::Ready(Ok(v));
-            }
-            if let Poll::Ready(reason) = aborted.as_mut().poll(cx) {
-                return Poll::Ready(Err(reason));
-            }
-            if let Some((timer, reason)) = &mut sleep {
-                if timer.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Err(*reason));
-                }
-            }
-            Poll::Pending
-        })
-        .await;
-        if let Err(reason) = result {
-            if reason == FailureKind::TransactionTimeout {
-                interrupt.abort(reason);
-            }
-            signal.abort(reason);
-        }
-        result
     }
 
     fn interrupted(&self, reason: FailureKind, step: Option<usize>, attempt: u32) -> StepError<R::Cause> {

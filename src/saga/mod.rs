@@ -9,8 +9,10 @@ pub mod definition;
 pub mod error;
 pub mod event;
 pub mod executor;
+mod guard;
 pub mod policy;
 pub mod report;
+pub mod runner;
 
 pub use cancel::{CancelToken, Subscription};
 pub use definition::{DefinitionError, OnCompensationFailure, TransactionDef, Version};
