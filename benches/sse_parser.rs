@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use edgesaga::notify::parser::{Event, ProtocolError, Sink, SseParser};
+use edgesaga::notify::parser::{EventRef, ProtocolError, Sink, SseParser};
 
 /// `total` bytes of events whose JSON payload repeats `filler` to about 1 KiB.
 fn stream(total: usize, filler: &str) -> Vec<u8> {
@@ -40,7 +40,7 @@ struct Consume {
 }
 
 impl Sink for Consume {
-    fn event(&mut self, event: Event) {
+    fn event(&mut self, event: EventRef<'_>) {
         self.events += 1;
         self.bytes += event.data.len() + event.event_type.len() + event.last_event_id.len();
     }

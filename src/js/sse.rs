@@ -26,7 +26,7 @@ use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
 use super::types::SseParserOptions;
-use crate::notify::parser::{Event, Limits, ProtocolError, ProtocolErrorKind, Sink, SseParser as Core};
+use crate::notify::parser::{EventRef, Limits, ProtocolError, ProtocolErrorKind, Sink, SseParser as Core};
 
 /// Raw bindings to `sse_glue.js`.
 mod glue {
@@ -197,7 +197,7 @@ impl Batch {
 }
 
 impl Sink for Batch {
-    fn event(&mut self, event: Event) {
+    fn event(&mut self, event: EventRef<'_>) {
         let head = self.meta.len();
         self.meta.push(0);
         let mut flags = 0;
@@ -205,7 +205,7 @@ impl Sink for Batch {
             if let Some(i) = self.types.iter().position(|t| **t == *event.event_type) {
                 flags = TYPE_KNOWN | (i as u32) << 8;
             } else {
-                self.push_text(&event.event_type);
+                self.push_text(event.event_type);
                 flags = TYPE_ONCE;
                 if self.types.len() < TYPES_MAX {
                     flags = TYPE_NEW;
@@ -214,14 +214,14 @@ impl Sink for Batch {
             }
         }
         let id = event.last_event_id;
-        if !Arc::ptr_eq(&id, &self.sent_id) {
-            if *id != *self.sent_id {
+        if !Arc::ptr_eq(id, &self.sent_id) {
+            if **id != *self.sent_id {
                 flags |= NEW_ID;
-                self.push_text(&id);
+                self.push_text(id);
             }
-            self.sent_id = id;
+            self.sent_id = id.clone();
         }
-        self.push_text(&event.data);
+        self.push_text(event.data);
         self.meta[head] = flags;
     }
 

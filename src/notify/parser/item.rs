@@ -5,12 +5,12 @@
 //! its JS array directly and skip the intermediate vector.
 //!
 //! ```
-//! use edgesaga::notify::parser::{Event, Item, ProtocolError, SseParser, Sink};
+//! use edgesaga::notify::parser::{EventRef, Item, ProtocolError, SseParser, Sink};
 //!
 //! #[derive(Default)]
 //! struct Count { events: usize, errors: usize }
 //! impl Sink for Count {
-//!     fn event(&mut self, _: Event) { self.events += 1 }
+//!     fn event(&mut self, _: EventRef<'_>) { self.events += 1 }
 //!     fn error(&mut self, _: ProtocolError) { self.errors += 1 }
 //! }
 //!
@@ -40,6 +40,30 @@ pub struct Event {
     pub data: String,
     /// The last event ID string at dispatch time; shared by every event until the next `id`.
     pub last_event_id: Arc<str>,
+}
+
+/// An event as the parser dispatches it, borrowing its buffers: a sink that copies the strings
+/// elsewhere (the wasm batch) allocates nothing per event. [`to_owned`](Self::to_owned) makes an
+/// [`Event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    /// The `event` field, or `"message"` when the block had none.
+    pub event_type: &'a str,
+    /// The `data` lines joined with LF, without the final LF.
+    pub data: &'a str,
+    /// The last event ID string at dispatch time; the same `Arc` until the next `id` field.
+    pub last_event_id: &'a Arc<str>,
+}
+
+impl EventRef<'_> {
+    /// An owned copy; the type `message` and the last event ID are shared, not copied.
+    pub fn to_owned(&self) -> Event {
+        let event_type = match self.event_type {
+            "message" => Cow::Borrowed("message"),
+            other => Cow::Owned(other.to_owned()),
+        };
+        Event { event_type, data: self.data.to_owned(), last_event_id: self.last_event_id.clone() }
+    }
 }
 
 impl Serialize for Event {
@@ -102,14 +126,14 @@ pub enum Item {
 /// Receives the parser's output as it is produced.
 pub trait Sink {
     /// An event was dispatched.
-    fn event(&mut self, event: Event);
+    fn event(&mut self, event: EventRef<'_>);
     /// A limit was exceeded; the event in progress was dropped.
     fn error(&mut self, error: ProtocolError);
 }
 
 impl Sink for Vec<Item> {
-    fn event(&mut self, event: Event) {
-        self.push(Item::Event(event));
+    fn event(&mut self, event: EventRef<'_>) {
+        self.push(Item::Event(event.to_owned()));
     }
 
     fn error(&mut self, error: ProtocolError) {

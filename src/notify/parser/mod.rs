@@ -23,7 +23,7 @@
 mod fields;
 mod item;
 
-pub use item::{Event, Item, ProtocolError, ProtocolErrorKind, Sink};
+pub use item::{Event, EventRef, Item, ProtocolError, ProtocolErrorKind, Sink};
 
 use std::mem;
 
