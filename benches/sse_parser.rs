@@ -4,33 +4,15 @@
 //!
 //! `cargo bench --bench sse_parser`
 
+#[path = "../tests/common/sse_stream.rs"]
+mod sse_stream;
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use edgesaga::notify::parser::{EventRef, ProtocolError, Sink, SseParser};
-
-/// `total` bytes of events whose JSON payload repeats `filler` to about 1 KiB.
-fn stream(total: usize, filler: &str) -> Vec<u8> {
-    let mut payload = String::from("{\"orderId\":\"ord_123\",\"status\":\"paid\",\"note\":\"");
-    while payload.len() < 950 {
-        payload.push_str(filler);
-    }
-    payload.push_str("\"}");
-    let mut out = Vec::with_capacity(total + 2048);
-    let mut n = 0u64;
-    while out.len() < total {
-        out.extend_from_slice(format!("id: {n}\n").as_bytes());
-        if n % 4 == 0 {
-            out.extend_from_slice(b"event: order.paid\n");
-        }
-        out.extend_from_slice(b"data: ");
-        out.extend_from_slice(payload.as_bytes());
-        out.extend_from_slice(b"\n\n");
-        n += 1;
-    }
-    out
-}
+use sse_stream::stream;
 
 /// What a consumer does at the least: looks at each event, then drops it.
 #[derive(Default)]

@@ -1,32 +1,13 @@
 //! Throughput check, ignored by default. Run it in release mode:
 //! `cargo test --release --test sse_throughput -- --ignored --nocapture`
 
+#[path = "common/sse_stream.rs"]
+mod sse_stream;
+
 use std::time::Instant;
 
 use edgesaga::notify::parser::{Item, SseParser};
-
-/// Roughly 1 KiB events (`id`, `event` on every fourth, ~1000 bytes of data around `filler`),
-/// to be cut into 64 KiB chunks that split lines and events anywhere.
-fn stream(total: usize, filler: &str) -> Vec<u8> {
-    let mut payload = "{\"orderId\":\"ord_123\",\"status\":\"paid\",\"note\":\"".to_owned();
-    while payload.len() < 950 {
-        payload.push_str(filler);
-    }
-    payload.push_str("\"}");
-    let mut out = Vec::with_capacity(total + 2048);
-    let mut n = 0u64;
-    while out.len() < total {
-        out.extend_from_slice(format!("id: {n}\n").as_bytes());
-        if n % 4 == 0 {
-            out.extend_from_slice(b"event: order.paid\n");
-        }
-        out.extend_from_slice(b"data: ");
-        out.extend_from_slice(payload.as_bytes());
-        out.extend_from_slice(b"\n\n");
-        n += 1;
-    }
-    out
-}
+use sse_stream::stream;
 
 fn measure(label: &str, bytes: &[u8]) -> f64 {
     let mut best = f64::MAX;

@@ -3,5 +3,6 @@
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+include!("wasm/check.rs");
 include!("wasm/adapters.rs");
 include!("wasm/sse.rs");

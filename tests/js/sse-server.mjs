@@ -1,7 +1,6 @@
 // A real local Server-Sent Events server for the NotificationStream tests: numbered events,
-// bounded replay from Last-Event-ID, heartbeats, and the faults real servers and proxies
-// produce (split chunks, odd line endings, mid-event drops, retry, bad statuses, duplicates,
-// a hostile 64 MiB line, silence, poison payloads, auth).
+// bounded replay from Last-Event-ID, heartbeats, poison payloads, and the faults real servers
+// and proxies produce (sse-faults.mjs).
 //
 // Tests judge the client by what the *server* saw and wrote, so every connection (headers,
 // method, body, timing, event ids) and every frame written is logged.
@@ -12,23 +11,14 @@
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { lightweight, envelope, POISON } from './sse-fixtures.mjs';
+import {
+  prng, faultSchedule, connectionFaults, refusal, dropsNow, writePieces, dropMidEvent, writeHugeLine,
+} from './sse-faults.mjs';
 
 export * from './sse-fixtures.mjs';
+export { prng, splitBytes } from './sse-faults.mjs';
 
 export const MiB = 1024 * 1024;
-const EOLS = { lf: '\n', crlf: '\r\n', cr: '\r' };
-
-/** mulberry32: a tiny seeded PRNG, so a chunk pattern that breaks a client can be replayed. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const frameText = (item, eol) => {
   if (item.kind === 'comment') return `:${item.text}${eol}`;
@@ -38,42 +28,6 @@ const frameText = (item, eol) => {
   for (const line of item.data.split('\n')) lines.push(`data: ${line}`);
   return lines.map((line) => line + eol).join('') + eol;
 };
-
-/**
- * Random small pieces. Half the time the cut is forced onto a spot parsers get wrong —
- * between CR and LF, or inside a UTF-8 sequence — so those cases occur in every run.
- */
-export function splitBytes(bytes, rng, { min = 1, max = 8 } = {}) {
-  const pieces = [];
-  for (let pos = 0; pos < bytes.length; ) {
-    let len = min + Math.floor(rng() * (max - min + 1));
-    if (rng() < 0.5) {
-      const cuts = [];
-      for (let p = pos + 1; p < Math.min(bytes.length, pos + max + 1); p++) {
-        if ((bytes[p - 1] === 13 && bytes[p] === 10) || (bytes[p] & 0xc0) === 0x80) cuts.push(p - pos);
-      }
-      if (cuts.length) len = cuts[Math.floor(rng() * cuts.length)];
-    }
-    pieces.push(bytes.subarray(pos, pos + len));
-    pos += len;
-  }
-  return pieces;
-}
-
-const pick = (value, rng) =>
-  typeof value === 'object' && value !== null
-    ? value.min + Math.floor(rng() * (value.max - value.min + 1))
-    : value;
-
-// Resolves on 'drain' or 'close': a peer that vanished mid-write must not wedge the pump.
-const drained = (res) =>
-  new Promise((resolve) => {
-    const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-
-const tick = (ms) => new Promise((resolve) => (ms ? setTimeout(resolve, ms) : setImmediate(resolve)));
 
 function readBody(req) {
   return new Promise((resolve, reject) => {
@@ -85,22 +39,8 @@ function readBody(req) {
 }
 
 /**
- * Starts the server on 127.0.0.1 (port 0 = any free port).
- *
- * Faults (`configure(faults)` = persistent, `configure(faults, { next: n })` = only the next n
- * connections, `configure(null)` = clear all):
- *   chunks: true | { min, max, delayMs }  split every write into small random pieces
- *   lineEnding: 'lf' | 'crlf' | 'cr'
- *   dropAfter: n | { min, max }   after n events, write part of the next one and cut the socket
- *   endAfter: n                    after n events, end the body cleanly
- *   retry: ms                      send `retry: ms` first
- *   status: 204 | 500 | …          answer that status instead of a stream
- *   contentType: 'text/plain'      answer 200 with that type (and an event-looking body)
- *   duplicates: n                  on replay, also re-send the n events up to Last-Event-ID
- *   hugeLine: bytes                after replay, one `data:` line of that many bytes, no id
- *   silent: true                   headers only: no replay, no events, no heartbeats
- *   heartbeatMs: ms                override the heartbeat interval (0 = none)
- *   token: string | string[]       require `Authorization: Bearer <token>`, else 401
+ * Starts the server on 127.0.0.1 (port 0 = any free port). The faults `configure()` takes are
+ * listed in sse-faults.mjs.
  */
 export async function startSseServer(options = {}) {
   const {
@@ -109,21 +49,12 @@ export async function startSseServer(options = {}) {
   } = options;
 
   let nextId = 0;
-  let drops = 0;
-  let persistent = {};
-  const queued = []; // [{ faults, remaining }]
+  const schedule = faultSchedule();
   const history = []; // [{ id, event, data }], oldest first, at most historySize
   const live = new Set(); // connections that receive newly published events
   const open = new Set(); // every connection whose response is still open
   const connections = [];
   const sent = [];
-
-  function takeFaults() {
-    const head = queued[0];
-    const faults = { ...persistent, ...(head?.faults ?? {}) };
-    if (head && --head.remaining <= 0) queued.shift();
-    return faults;
-  }
 
   function enqueue(conn, item) {
     conn.queue.push(item);
@@ -138,23 +69,13 @@ export async function startSseServer(options = {}) {
       while (conn.queue.length && !conn.closed) {
         const item = conn.queue.shift();
         if (item.kind === 'huge') {
-          await writeHuge(conn, item.bytes);
+          const bytes = await writeHugeLine(conn, item.bytes);
+          sent.push({ connection: conn.log.index, kind: 'huge', id: null, text: null, bytes, chunks: null });
           continue;
         }
         const bytes = Buffer.from(frameText(item, conn.eol));
-        if (item.kind === 'event' && conn.dropAfter != null && conn.log.events.length >= conn.dropAfter) {
-          // Cut anywhere from the first byte up to (not including) the blank line that would
-          // dispatch it: the client holds a partial event, maybe even its complete `id:` line,
-          // which must not count as received.
-          const cut = 1 + Math.floor(conn.rng() * (bytes.length - conn.eol.length));
-          await write(conn, bytes.subarray(0, cut), 'partial', item.id);
-          // Wait until the partial bytes reached the kernel: destroying right away would throw
-          // away what is still queued in the stream and the client would never see them.
-          await new Promise((resolve) => (conn.closed ? resolve() : conn.res.write('', resolve)));
-          conn.log.partial = item.id;
-          conn.log.endedBy = 'server';
-          drops++;
-          conn.res.destroy();
+        if (item.kind === 'event' && dropsNow(conn)) {
+          await dropMidEvent(conn, bytes, item.id, (part) => write(conn, part, 'partial', item.id));
           return;
         }
         await write(conn, bytes, item.kind, item.id);
@@ -173,37 +94,13 @@ export async function startSseServer(options = {}) {
   }
 
   async function write(conn, bytes, kind, id = null) {
-    const chunking = conn.faults.chunks;
-    const pieces = chunking ? splitBytes(bytes, conn.rng, chunking === true ? {} : chunking) : [bytes];
-    const written = [];
-    for (let i = 0; i < pieces.length && !conn.closed; i++) {
-      // Yield between pieces so they leave as separate TCP segments, not one coalesced write.
-      if (i > 0) await tick(chunking?.delayMs ?? 0);
-      if (conn.closed) break;
-      written.push(pieces[i].length);
-      if (!conn.res.write(pieces[i])) await drained(conn.res);
-    }
+    const { written, complete } = await writePieces(conn, bytes);
     // The log holds what was handed to the socket, so a frame cut short by a close shows so.
     if (written.length) {
       const length = written.reduce((a, b) => a + b, 0);
-      sent.push({ connection: conn.log.index, kind, id, text: bytes.subarray(0, length).toString('utf8'), bytes: length,
-        chunks: written,
-        complete: written.length === pieces.length });
+      const text = bytes.subarray(0, length).toString('utf8');
+      sent.push({ connection: conn.log.index, kind, id, text, bytes: length, chunks: written, complete });
     }
-  }
-
-  // Streamed from one reused 64 KiB block with backpressure: the server never holds the line.
-  async function writeHuge(conn, size) {
-    const block = Buffer.alloc(64 * 1024, 'x');
-    const write = async (buf) => {
-      if (!conn.closed && !conn.res.write(buf)) await drained(conn.res);
-    };
-    await write(Buffer.from('data: '));
-    for (let left = size; left > 0 && !conn.closed; left -= block.length) {
-      await write(left >= block.length ? block : block.subarray(0, left));
-    }
-    await write(Buffer.from(conn.eol + conn.eol));
-    sent.push({ connection: conn.log.index, kind: 'huge', id: null, text: null, bytes: size + 6 + 2 * conn.eol.length, chunks: null });
   }
 
   function replayFor(lastEventId, duplicates = 0) {
@@ -230,7 +127,7 @@ export async function startSseServer(options = {}) {
     if (url.pathname !== path) return void res.writeHead(404).end();
     if (req.method !== 'GET' && req.method !== 'POST') return void res.writeHead(405, { allow: 'GET, POST' }).end();
     const body = await readBody(req);
-    const faults = takeFaults();
+    const faults = schedule.take();
     const index = connections.length;
     const rng = prng(seed * 7919 + index); // per connection: reproducible whatever the timing
     const lastEventId = req.headers['last-event-id'] || null;
@@ -246,28 +143,12 @@ export async function startSseServer(options = {}) {
       log.endedBy ??= 'client';
     });
 
-    // Every early answer below is ended by the server, not by the client going away.
-    const answer = (status) => {
-      log.status = status;
+    const refused = refusal(faults, log.headers.authorization, frameText);
+    if (refused) {
+      // Ended by the server, not by the client going away.
+      log.status = refused.status;
       log.endedBy = 'server';
-    };
-    const tokens = faults.token == null ? null : [faults.token].flat();
-    if (tokens && !tokens.some((t) => log.headers.authorization === `Bearer ${t}`)) {
-      answer(401);
-      res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' }).end('unauthorized');
-      return;
-    }
-    if (faults.status != null && faults.status !== 200) {
-      answer(faults.status);
-      res.writeHead(faults.status, faults.status === 204 ? {} : { 'content-type': 'text/plain' });
-      res.end(faults.status === 204 ? undefined : `fault: status ${faults.status}`);
-      return;
-    }
-    if (faults.contentType) {
-      // A body that would parse as an event: a client that ignores the type would deliver it.
-      answer(200);
-      res.writeHead(200, { 'content-type': faults.contentType });
-      res.end(frameText({ kind: 'event', id: '999999', data: JSON.stringify(lightweight(999999)) }, '\n'));
+      res.writeHead(refused.status, refused.headers).end(refused.body);
       return;
     }
 
@@ -282,8 +163,7 @@ export async function startSseServer(options = {}) {
 
     const conn = {
       log, res, faults, rng, queue: [], pumping: false, closed: false,
-      eol: EOLS[faults.lineEnding ?? 'lf'],
-      dropAfter: pick(faults.dropAfter, rng) ?? null,
+      ...connectionFaults(faults, rng),
       timer: null,
     };
     log.dropAfter = conn.dropAfter;
@@ -341,7 +221,7 @@ export async function startSseServer(options = {}) {
     get history() { return history.slice(); },
     get lastId() { return nextId === 0 ? null : String(nextId); },
     /** Connections cut mid-event by `dropAfter`. */
-    get drops() { return drops; },
+    get drops() { return connections.filter((c) => c.partial != null).length; },
     /** Connections whose response is still open (as far as the server knows). */
     get openConnections() { return open.size; },
 
@@ -366,19 +246,13 @@ export async function startSseServer(options = {}) {
       if (!(kind in POISON)) throw new Error(`unknown poison ${kind}`);
       return this.publish(POISON[kind], opts);
     },
-    configure(faults, { next } = {}) {
-      if (faults == null) {
-        persistent = {};
-        queued.length = 0;
-      } else if (next) queued.push({ faults, remaining: next });
-      else persistent = { ...persistent, ...faults };
+    configure(faults, options) {
+      schedule.configure(faults, options);
     },
     reset() {
       closeOpen();
       nextId = 0;
-      drops = 0;
-      persistent = {};
-      queued.length = 0;
+      schedule.clear();
       history.length = 0;
       connections.length = 0;
       sent.length = 0;

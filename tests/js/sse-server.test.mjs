@@ -6,6 +6,7 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createParser } from 'eventsource-parser';
 import { startSseServer, lightweight, envelope, POISON, MiB, splitBytes, prng } from './sse-server.mjs';
+import { eventually, answered } from './waits.mjs';
 
 let server;
 before(async () => {
@@ -13,20 +14,6 @@ before(async () => {
 });
 after(() => server.close());
 beforeEach(() => server.reset());
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(check, timeoutMs = 3000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(10);
-  }
-}
 
 /**
  * Reads one response until `until(out)` holds, the body ends, it errors, or `timeoutMs` passes
@@ -74,9 +61,6 @@ async function collect(url, { headers = {}, method, body, until = () => false, t
   }
   return out;
 }
-
-/** Waits until the server has answered its n-th connection (not just any open one). */
-const answered = (srv, n) => eventually(() => assert.ok(srv.connections[n - 1]?.status != null, `connection ${n}`));
 
 const nEvents = (n) => (out) => out.events.length >= n;
 const ids = (out) => out.events.map((e) => e.id);

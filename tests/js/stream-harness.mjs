@@ -5,8 +5,9 @@ import { before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startSseServer } from './sse-server.mjs';
+import { sleep, eventually, answered } from './waits.mjs';
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep, eventually, range } from './waits.mjs';
 
 // `npm run build` may be rewriting pkg/ while a file loads: retry a few times.
 async function load() {
@@ -27,20 +28,7 @@ async function load() {
 // mark of everything the Rust side (parser buffers included) ever held.
 export const { NotificationStream, wasmMemory } = await load();
 
-export async function eventually(check, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(10);
-  }
-}
-
 export const seqOf = (n) => n.metadata?.seq ?? n.data?.seq;
-export const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 export const names = (errors) => errors.map((e) => e.name);
 
 /** Registers the hooks; the returned object's `server` is valid inside tests. */
@@ -62,8 +50,7 @@ export function setup(options = {}) {
   });
 
   /** The server answered its n-th connection. */
-  ctx.answered = (n, timeoutMs) =>
-    eventually(() => assert.ok(ctx.server.connections[n - 1]?.status != null, `connection ${n} never came`), timeoutMs);
+  ctx.answered = (n, timeoutMs) => answered(ctx.server, n, timeoutMs);
 
   /**
    * Opens a stream (closed after the test) with fast reconnects, recording errors, state

@@ -14,23 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Miniflare } from 'miniflare';
 import { startSseServer, lightweight, envelope, POISON, UNICODE } from './sse-server.mjs';
+import { sleep, eventually, range } from './waits.mjs';
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PKG_WASM = new URL('../../pkg/edgesaga_bg.wasm', import.meta.url);
-
-async function eventually(check, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(20);
-  }
-}
 
 let sse;
 let mf;

@@ -27,14 +27,6 @@ fn coordinator() -> TransactionCoordinator {
     TransactionCoordinator::new(None).expect("a coordinator without options")
 }
 
-/// Fails the test with the JS error's message and stack.
-fn check(outcome: Result<JsValue, JsValue>) {
-    if let Err(e) = outcome {
-        let stack = js_sys::Reflect::get(&e, &"stack".into()).ok().and_then(|s| s.as_string());
-        panic!("{}", stack.unwrap_or_else(|| format!("{e:?}")));
-    }
-}
-
 #[wasm_bindgen_test]
 async fn sync_async_and_thenable_steps_commit() {
     check(sync_and_async_steps(coordinator()).await);

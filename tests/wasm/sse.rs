@@ -1,6 +1,7 @@
 // Shared by wasm_node.rs and wasm_browser.rs: `SseParser` through its JS API, in Node and in
 // Chromium. A module of its own, so its names never clash with the other included files.
 mod sse {
+    use super::check;
     use edgesaga::js::SseParser;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen_test::wasm_bindgen_test;
@@ -22,14 +23,6 @@ mod sse {
     /// The JS tests build their own parsers through `parser.constructor`.
     fn parser() -> SseParser {
         SseParser::new(None).expect("a parser without options")
-    }
-
-    /// Fails the test with the JS error's message and stack.
-    fn check(outcome: Result<JsValue, JsValue>) {
-        if let Err(e) = outcome {
-            let stack = js_sys::Reflect::get(&e, &"stack".into()).ok().and_then(|s| s.as_string());
-            panic!("{}", stack.unwrap_or_else(|| format!("{e:?}")));
-        }
     }
 
     #[wasm_bindgen_test]
