@@ -27,10 +27,11 @@ use super::error::Error;
 use super::observer::JsObserver;
 use super::runner::{JsRunner, Notifier};
 use super::types::{CoordinatorOptions, EventNameOrAll, LifecycleListener, TransactionOptions};
-use super::{report, sys};
+use super::{journal, report, sys};
 use crate::bus::{Emitter, WILDCARD};
 use crate::platform::web::{MathRandom, WebClock};
-use crate::saga::{execute, CancelToken, EventKind, FailureKind, Host};
+use crate::saga::recovery::Recovery;
+use crate::saga::{resume, CancelToken, EventKind, FailureKind, Host};
 
 /// Runs transactions: steps in order, compensations in reverse when one fails for good.
 #[wasm_bindgen]
@@ -61,6 +62,11 @@ impl TransactionCoordinator {
             None => None,
             Some(j) if Reflect::get(&j, &"append".into()).is_ok_and(|f| f.is_function()) => Some(j.unchecked_into()),
             Some(_) => return Err(invalid("options.journal", "must have an append(transactionId, record) method")),
+        };
+        if journal.as_ref().is_some_and(|j: &Object| {
+            Reflect::get(j, &"load".into()).is_ok_and(|f| !f.is_undefined() && !f.is_function())
+        }) {
+            return Err(invalid("options.journal", "load must be a function (transactionId) => records"));
         };
         Ok(TransactionCoordinator { emitter: Rc::default(), on_event, journal })
     }
@@ -111,6 +117,7 @@ impl TransactionCoordinator {
             transaction_name: parsed.def.name.clone(),
             step_names: parsed.steps.iter().map(|s| s.name.clone()).collect(),
             rust_names: parsed.def.steps.iter().map(|s| s.name.clone()).collect(),
+            results: results.clone(),
         };
         let runner = JsRunner { steps: parsed.steps, ctx, results, transaction_id, notifier: Notifier::new() };
         let def = parsed.def;
@@ -125,7 +132,14 @@ impl TransactionCoordinator {
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             let host = Host { clock: &WebClock, rng: &MathRandom, observer: &observer };
             let id: Rc<str> = runner.transaction_id.as_string().unwrap_or_default().into();
-            let outcome = execute(&def, &runner, &host, id, cancel).await;
+            let recovery = match &observer.journal {
+                Some(journal) => {
+                    journal::recover(journal, &runner.transaction_id, &observer.step_names, &runner.results).await?
+                }
+                None => None,
+            };
+            let recovery = recovery.unwrap_or_else(|| Recovery::fresh(def.steps.len()));
+            let outcome = resume(&def, &runner, &host, id, cancel, recovery).await;
             drop(listener);
             Ok(report::to_js(&outcome, &runner))
         }))

@@ -4,6 +4,7 @@
 //! * [`definition`] — reads a JS definition, naming the field on a wrong type;
 //! * [`runner`] — calls the user's sync/async step functions and mirrors cancellation;
 //! * [`observer`] — lifecycle events to listeners, checkpoints to the journal;
+//! * [`journal`] — the journal's record format, written and read back to resume;
 //! * [`report`] / [`error`] — the result object and real JS `Error`s with stable names;
 //! * [`sse`] — `SseParser`, the SSE parser with each chunk's events batched into one crossing;
 //! * [`sys`] — raw bindings to `glue.js`, which builds objects in one crossing;
@@ -12,6 +13,7 @@
 mod coordinator;
 mod definition;
 mod error;
+mod journal;
 mod observer;
 mod report;
 mod runner;

@@ -9,10 +9,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::error::to_js_error;
-use super::sys;
+use super::{journal, sys};
 use crate::bus::Emitter;
 use crate::platform::journal::JournalError;
-use crate::saga::{Checkpoint, CheckpointKind, EventKind, LifecycleEvent, Observer};
+use crate::saga::{Checkpoint, EventKind, LifecycleEvent, Observer};
 
 /// The listeners of one coordinator plus what one transaction needs to build events.
 pub struct JsObserver {
@@ -25,6 +25,8 @@ pub struct JsObserver {
     pub step_names: Vec<JsValue>,
     /// The same names as the executor knows them, to find the JS string without a crossing.
     pub rust_names: Vec<Rc<str>>,
+    /// `ctx.results`, journaled with each step that succeeds.
+    pub results: Object,
 }
 
 impl JsObserver {
@@ -73,32 +75,7 @@ impl Observer<JsValue> for JsObserver {
 
     fn checkpoint(&self, cp: Checkpoint) -> Option<LocalBoxFuture<'static, Result<(), JournalError>>> {
         let journal = self.journal.as_ref()?;
-        let record = Object::new();
-        let set = |k: &str, v: &JsValue| {
-            let _ = Reflect::set(&record, &k.into(), v);
-        };
-        let (kind, status) = match cp.kind {
-            CheckpointKind::TransactionStarted => ("transaction.started", None),
-            CheckpointKind::StepStarted => ("step.started", None),
-            CheckpointKind::StepSucceeded => ("step.succeeded", None),
-            CheckpointKind::StepFailed => ("step.failed", None),
-            CheckpointKind::CompensationStarted => ("compensation.started", None),
-            CheckpointKind::CompensationSucceeded => ("compensation.succeeded", None),
-            CheckpointKind::CompensationFailed => ("compensation.failed", None),
-            CheckpointKind::TransactionFinished(s) => ("transaction.finished", Some(s.as_str())),
-        };
-        set("kind", &kind.into());
-        if let Some(status) = status {
-            set("status", &status.into());
-        }
-        if let Some(i) = cp.step {
-            set("step", &self.step_names[i]);
-            set("stepIndex", &(i as f64).into());
-        }
-        if cp.attempt > 0 {
-            set("attempt", &cp.attempt.into());
-        }
-        set("at", &cp.at.into());
+        let record = journal::record(&cp, &self.step_names, &self.results);
         let append = Reflect::get(journal, &"append".into()).ok().and_then(|f| f.dyn_into::<Function>().ok());
         let outcome = match append {
             Some(f) => f.call2(journal, &self.transaction_id, &record),
@@ -109,11 +86,7 @@ impl Observer<JsValue> for JsObserver {
                 Ok(v) => JsFuture::from(Promise::resolve(&v)).await,
                 Err(e) => Err(e),
             };
-            written.map(drop).map_err(|e| JournalError(describe(&e)))
+            written.map(drop).map_err(|e| JournalError(journal::describe(&e)))
         }))
     }
-}
-
-fn describe(e: &JsValue) -> String {
-    sys::describe_error(e).get(1).as_string().unwrap_or_default()
 }

@@ -70,7 +70,7 @@ export type TransactionStatus = 'committed' | 'compensated' | 'compensation_fail
 /** Stable `name`s of the errors edgesaga reports. */
 export type EdgesagaErrorName =
   | 'StepFailedError' | 'TimeoutError' | 'AbortError' | 'OptimisticLockError'
-  | 'JournalError' | 'CompensationFailedError' | 'DefinitionError';
+  | 'JournalError' | 'InterruptedError' | 'CompensationFailedError' | 'DefinitionError';
 
 export interface EdgesagaError extends Error {
   name: EdgesagaErrorName;
@@ -148,12 +148,22 @@ export interface JournalRecord {
   stepIndex?: number;
   attempt?: number;
   status?: TransactionStatus;
+  /** On `step.failed` and `compensation.failed`. */
+  error?: { name: EdgesagaErrorName; message: string };
+  /** What the step returned, on `step.succeeded`: a resumed run restores `ctx.results` from it. */
+  result?: unknown;
   at: number;
 }
 
-/** Where checkpoints are written; the coordinator waits for each append before it moves on. */
+/**
+ * Where checkpoints are written; the coordinator waits for each append before it moves on.
+ * With `load`, `executeTransaction` with the `transactionId` of a journaled transaction resumes
+ * it: settled steps are not run again, an in-flight one is run again as the same attempt (same
+ * idempotency key), or compensated when `compensateOnFailure`; compensation goes on to its end.
+ */
 export interface JournalStore {
   append(transactionId: string, record: JournalRecord): void | Promise<void>;
+  load?(transactionId: string): JournalRecord[] | undefined | Promise<JournalRecord[] | undefined>;
 }
 
 export interface CoordinatorOptions {

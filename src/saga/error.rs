@@ -17,6 +17,8 @@ pub enum FailureKind {
     OptimisticLock,
     /// The journal could not record the step, so it was not run.
     Journal,
+    /// The host stopped while the step was in flight and the step is `compensateOnFailure`.
+    Interrupted,
 }
 
 impl FailureKind {
@@ -28,7 +30,23 @@ impl FailureKind {
             FailureKind::Aborted => "AbortError",
             FailureKind::OptimisticLock => "OptimisticLockError",
             FailureKind::Journal => "JournalError",
+            FailureKind::Interrupted => "InterruptedError",
         }
+    }
+
+    /// The kind a journaled `error.name` stands for (`TimeoutError` reads back as a step
+    /// timeout); `None` for a name this version does not write.
+    pub fn from_error_name(name: &str) -> Option<Self> {
+        [
+            FailureKind::Thrown,
+            FailureKind::Timeout,
+            FailureKind::Aborted,
+            FailureKind::OptimisticLock,
+            FailureKind::Journal,
+            FailureKind::Interrupted,
+        ]
+        .into_iter()
+        .find(|k| k.error_name() == name)
     }
 }
 

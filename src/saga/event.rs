@@ -3,7 +3,7 @@
 use futures::future::LocalBoxFuture;
 use std::rc::Rc;
 
-use super::error::StepError;
+use super::error::{FailureKind, StepError};
 use super::report::TransactionStatus;
 use crate::platform::journal::JournalError;
 
@@ -140,6 +140,8 @@ pub struct Checkpoint {
     pub attempt: u32,
     /// When (ms since the epoch).
     pub at: f64,
+    /// The failure, on `StepFailed` and `CompensationFailed`, so a resumed run can report it.
+    pub error: Option<(FailureKind, String)>,
 }
 
 /// Where the executor reports: public events to listeners, checkpoints to the internal channel.

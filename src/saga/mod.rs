@@ -11,6 +11,7 @@ pub mod event;
 pub mod executor;
 mod guard;
 pub mod policy;
+pub mod recovery;
 pub mod report;
 pub mod runner;
 
@@ -18,6 +19,6 @@ pub use cancel::{CancelToken, Subscription};
 pub use definition::{DefinitionError, OnCompensationFailure, TransactionDef, Version};
 pub use error::{FailureKind, StepError};
 pub use event::{Checkpoint, CheckpointKind, EventKind, LifecycleEvent, Observer, Silent};
-pub use executor::{execute, Attempt, Host, StepRunner};
+pub use executor::{execute, resume, Attempt, Host, StepRunner};
 pub use policy::{Backoff, RetryPolicy};
 pub use report::{CompensationReport, CompensationStatus, Report, StepReport, StepStatus, TransactionStatus};

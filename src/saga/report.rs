@@ -24,6 +24,13 @@ impl TransactionStatus {
             TransactionStatus::CompensationFailed => "compensation_failed",
         }
     }
+
+    /// The status [`as_str`](Self::as_str) names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [TransactionStatus::Committed, TransactionStatus::Compensated, TransactionStatus::CompensationFailed]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
 }
 
 /// How a step's forward path ended.

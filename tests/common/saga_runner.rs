@@ -49,6 +49,13 @@ pub struct Runner {
     log: Rc<RefCell<Log>>,
 }
 
+impl Runner {
+    /// A runner acting out `sc` on `clock`, logging to `log`.
+    pub fn new(sc: Rc<Scenario>, clock: Rc<VirtualClock>, log: Rc<RefCell<Log>>) -> Self {
+        Runner { sc, clock, log }
+    }
+}
+
 /// Stamps a call's end and its signal's state when its future completes or is dropped.
 struct Stamp {
     log: Rc<RefCell<Log>>,
@@ -203,7 +210,7 @@ pub fn run_with(sc: &Scenario, observer: &dyn Observer<()>) -> (Report<()>, Log,
     let def = sc.definition();
     let clock = Rc::new(VirtualClock::new());
     let log = Rc::new(RefCell::new(Log::default()));
-    let runner = Runner { sc: sc.clone(), clock: clock.clone(), log: log.clone() };
+    let runner = Runner::new(sc.clone(), clock.clone(), log.clone());
     let rng = SeededRng::new(7);
     let host = Host { clock: &*clock, rng: &rng, observer };
     let cancel = CancelToken::new();

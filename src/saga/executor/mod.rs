@@ -34,13 +34,16 @@
 use std::rc::Rc;
 
 use super::cancel::CancelToken;
-use super::definition::{OnCompensationFailure, TransactionDef};
+use super::definition::TransactionDef;
 use super::error::{FailureKind, StepError};
 use super::event::{Checkpoint, CheckpointKind, EventKind, LifecycleEvent};
 use super::guard::{guarded, Bounds};
 use super::policy::RetryPolicy;
-use super::report::{CompensationReport, CompensationStatus, Report, StepReport, StepStatus, TransactionStatus};
+use super::recovery::{Phase, Recovery};
+use super::report::{Report, StepReport, StepStatus, TransactionStatus};
 pub use super::runner::{Attempt, Host, StepRunner};
+
+mod compensation;
 
 /// Runs `def` to its end and reports what happened. Never panics on a step's behaviour:
 /// every failure, timeout and cancellation ends up in the [`Report`].
@@ -51,15 +54,30 @@ pub async fn execute<R: StepRunner>(
     transaction_id: Rc<str>,
     cancel: CancelToken,
 ) -> Report<R::Cause> {
+    resume(def, runner, host, transaction_id, cancel, Recovery::fresh(def.steps.len())).await
+}
+
+/// Like [`execute`], from where a journal left the transaction (see [`super::recovery`]): settled
+/// steps and compensations are not run again, and in-flight ones are run again as the same
+/// attempt. The host restores the results of the steps that succeeded before calling this.
+pub async fn resume<R: StepRunner>(
+    def: &TransactionDef,
+    runner: &R,
+    host: &Host<'_, R::Cause>,
+    transaction_id: Rc<str>,
+    cancel: CancelToken,
+    recovery: Recovery,
+) -> Report<R::Cause> {
     let run = Run {
         def,
         runner,
         host,
-        started_at: host.clock.now_ms(),
+        started_at: recovery.started_at().unwrap_or_else(|| host.clock.now_ms()),
         steps: def.steps.iter().map(|s| StepReport::pending(s.name.clone())).collect(),
         completed: 0,
         transaction_id,
         journal_error: None,
+        recovery,
     };
     run.run(cancel).await
 }
@@ -73,6 +91,7 @@ struct Run<'a, R: StepRunner> {
     steps: Vec<StepReport<R::Cause>>,
     completed: usize,
     journal_error: Option<String>,
+    recovery: Recovery,
 }
 
 impl<R: StepRunner> Run<'_, R> {
@@ -82,17 +101,51 @@ impl<R: StepRunner> Run<'_, R> {
         let (forward, _link) = cancel.child();
         let deadline = self.def.timeout_ms.map(|ms| self.started_at + ms as f64);
         self.emit(EventKind::TransactionStarted, None, 0, None, None);
-        let mut failure = self.checkpoint(CheckpointKind::TransactionStarted, None, 0).await.err().map(|e| (None, e));
+        let mut failure = match self.recovery.started_at() {
+            Some(_) => None, // resuming: the start is on record already
+            None => self.checkpoint(CheckpointKind::TransactionStarted, None, 0, None).await.err().map(|e| (None, e)),
+        };
         let mut to_compensate: Vec<usize> = Vec::new();
         for i in 0..self.def.steps.len() {
             if failure.is_some() {
                 break;
             }
+            let first_attempt = match self.recovery.step(i).forward.clone() {
+                Phase::NotStarted => 1,
+                Phase::InFlight { attempt } if !self.def.steps[i].compensate_on_failure => attempt,
+                Phase::InFlight { attempt } => {
+                    let error = StepError::new(
+                        FailureKind::Interrupted,
+                        format!(
+                            "step \"{}\" attempt {attempt} was in flight when the host stopped; its effect is unknown, so it is compensated",
+                            &*self.def.steps[i].name
+                        ),
+                    );
+                    to_compensate.push(i);
+                    failure = Some((Some(i), self.step_failed(i, attempt, error).await));
+                    break;
+                }
+                Phase::Succeeded { attempts } => {
+                    self.restore_success(i, attempts);
+                    to_compensate.push(i);
+                    continue;
+                }
+                Phase::Failed { attempts, error } => {
+                    let error = recovered(error);
+                    // A version conflict means the action did complete, as in `run_step`.
+                    if self.def.steps[i].compensate_on_failure || error.kind == FailureKind::OptimisticLock {
+                        to_compensate.push(i);
+                    }
+                    self.restore_failure(i, attempts, &error);
+                    failure = Some((Some(i), error));
+                    break;
+                }
+            };
             if let Some(reason) = forward.reason().or_else(|| self.past(deadline)) {
                 failure = Some((None, self.interrupted(reason, None, 0)));
                 break;
             }
-            match self.run_step(i, &forward, deadline).await {
+            match self.run_step(i, first_attempt, &forward, deadline).await {
                 Ok(()) => to_compensate.push(i),
                 Err((error, has_effects)) => {
                     if has_effects || self.def.steps[i].compensate_on_failure {
@@ -106,8 +159,10 @@ impl<R: StepRunner> Run<'_, R> {
             None => (TransactionStatus::Committed, None, None),
             Some((step, error)) => (self.compensate_all(&to_compensate).await, step, Some(error)),
         };
-        if let Err(e) = self.checkpoint(CheckpointKind::TransactionFinished(status), None, 0).await {
-            self.journal_error.get_or_insert(e.message);
+        if self.recovery.finished().is_none() {
+            if let Err(e) = self.checkpoint(CheckpointKind::TransactionFinished(status), None, 0, None).await {
+                self.journal_error.get_or_insert(e.message);
+            }
         }
         self.emit(EventKind::finished(status), None, 0, error.as_ref(), None);
         Report {
@@ -125,17 +180,18 @@ impl<R: StepRunner> Run<'_, R> {
     async fn run_step(
         &mut self,
         i: usize,
+        first_attempt: u32,
         forward: &CancelToken,
         deadline: Option<f64>,
     ) -> Result<(), (StepError<R::Cause>, bool)> {
         let transaction = self.def;
         let def = &transaction.steps[i];
         let bounds = Bounds { attempt_timeout_ms: def.timeout_ms, deadline };
-        self.steps[i].started_at = Some(self.host.clock.now_ms());
-        self.emit(EventKind::StepStarted, Some(i), 1, None, None);
-        let mut attempt = 1;
+        self.steps[i].started_at = Some(self.recovery.step(i).started_at.unwrap_or_else(|| self.host.clock.now_ms()));
+        self.emit(EventKind::StepStarted, Some(i), first_attempt, None, None);
+        let mut attempt = first_attempt;
         let (error, has_effects) = loop {
-            if let Err(e) = self.checkpoint(CheckpointKind::StepStarted, Some(i), attempt).await {
+            if let Err(e) = self.checkpoint(CheckpointKind::StepStarted, Some(i), attempt, None).await {
                 break (e, false);
             }
             self.steps[i].attempts = attempt;
@@ -144,7 +200,7 @@ impl<R: StepRunner> Run<'_, R> {
             let error = match guarded(self.host.clock, self.runner.execute(i, &info), bounds, forward, &token).await {
                 Ok(Ok(output)) => match self.check_version(i, output) {
                     Ok(()) => {
-                        if let Err(e) = self.checkpoint(CheckpointKind::StepSucceeded, Some(i), attempt).await {
+                        if let Err(e) = self.checkpoint(CheckpointKind::StepSucceeded, Some(i), attempt, None).await {
                             // The step ran but its success is not on record: undo it.
                             break (e, true);
                         }
@@ -169,15 +225,42 @@ impl<R: StepRunner> Run<'_, R> {
             }
             attempt += 1;
         };
+        Err((self.step_failed(i, attempt, error).await, has_effects))
+    }
+
+    /// Records that step `i` failed for good at `attempt`.
+    async fn step_failed(&mut self, i: usize, attempt: u32, error: StepError<R::Cause>) -> StepError<R::Cause> {
         let report = &mut self.steps[i];
         report.status = StepStatus::Failed;
+        report.attempts = attempt;
         report.ended_at = Some(self.host.clock.now_ms());
         self.emit(EventKind::StepFailed, Some(i), attempt, Some(&error), None);
-        if let Err(e) = self.checkpoint(CheckpointKind::StepFailed, Some(i), attempt).await {
+        let journaled = Some((error.kind, error.to_string()));
+        if let Err(e) = self.checkpoint(CheckpointKind::StepFailed, Some(i), attempt, journaled).await {
             self.journal_error.get_or_insert(e.message);
         }
         self.steps[i].error = Some(error.clone());
-        Err((error, has_effects))
+        error
+    }
+
+    /// Reports step `i` as the journal has it: succeeded before the host stopped.
+    fn restore_success(&mut self, i: usize, attempts: u32) {
+        let state = self.recovery.step(i);
+        let report = &mut self.steps[i];
+        report.status = StepStatus::Succeeded;
+        report.attempts = attempts;
+        (report.started_at, report.ended_at) = (state.started_at, state.ended_at);
+        self.completed += 1;
+    }
+
+    /// Reports step `i` as the journal has it: failed before the host stopped.
+    fn restore_failure(&mut self, i: usize, attempts: u32, error: &StepError<R::Cause>) {
+        let state = self.recovery.step(i);
+        let report = &mut self.steps[i];
+        report.status = StepStatus::Failed;
+        report.attempts = attempts;
+        (report.started_at, report.ended_at) = (state.started_at, state.ended_at);
+        report.error = Some(error.clone());
     }
 
     fn check_version(&mut self, i: usize, output: R::Output) -> Result<(), StepError<R::Cause>> {
@@ -207,90 +290,6 @@ impl<R: StepRunner> Run<'_, R> {
             self.emit(EventKind::Progress, Some(i), 0, None, None);
         }
         verdict
-    }
-
-    /// Compensates `completed` in reverse order; returns the transaction's final status.
-    async fn compensate_all(&mut self, completed: &[usize]) -> TransactionStatus {
-        let mut halted = false;
-        let mut all_ok = true;
-        for &i in completed.iter().rev() {
-            if !self.def.steps[i].has_compensate {
-                continue;
-            }
-            if halted {
-                all_ok = false;
-                self.steps[i].compensation = Some(CompensationReport {
-                    status: CompensationStatus::Skipped,
-                    attempts: 0,
-                    error: None,
-                    started_at: None,
-                    ended_at: None,
-                });
-                continue;
-            }
-            if !self.compensate(i).await {
-                all_ok = false;
-                halted = self.def.on_compensation_failure == OnCompensationFailure::Halt;
-            }
-        }
-        if all_ok {
-            TransactionStatus::Compensated
-        } else {
-            TransactionStatus::CompensationFailed
-        }
-    }
-
-    /// Runs one compensation with its retries. Not bounded by the transaction's deadline or
-    /// cancellation: undoing must be allowed to finish.
-    async fn compensate(&mut self, i: usize) -> bool {
-        let transaction = self.def;
-        let def = &transaction.steps[i];
-        let bounds = Bounds { attempt_timeout_ms: def.compensation_timeout_ms, deadline: None };
-        let never = CancelToken::new();
-        let started_at = Some(self.host.clock.now_ms());
-        self.emit(EventKind::CompensationStarted, Some(i), 1, None, None);
-        let mut attempt = 1;
-        let error = loop {
-            if let Err(e) = self.checkpoint(CheckpointKind::CompensationStarted, Some(i), attempt).await {
-                self.journal_error.get_or_insert(e.message);
-            }
-            let token = CancelToken::new();
-            let info = self.attempt(i, attempt, true, token.clone());
-            let error = match guarded(self.host.clock, self.runner.compensate(i, &info), bounds, &never, &token).await {
-                Ok(Ok(())) => break None,
-                Ok(Err(e)) => e,
-                // Only the compensation's own timeout can interrupt it.
-                Err(reason) => StepError::new(
-                    reason,
-                    format!(
-                        "compensation of step \"{}\" attempt {attempt} timed out after {} ms",
-                        &*def.name,
-                        def.compensation_timeout_ms.unwrap_or(0)
-                    ),
-                ),
-            };
-            let Some(delay) = self.retry_delay(&def.compensation_retry, attempt, &error) else { break Some(error) };
-            self.host.clock.sleep(delay).await;
-            attempt += 1;
-        };
-        let ok = error.is_none();
-        let (kind, checkpoint) = if ok {
-            (EventKind::CompensationSucceeded, CheckpointKind::CompensationSucceeded)
-        } else {
-            (EventKind::CompensationFailed, CheckpointKind::CompensationFailed)
-        };
-        self.emit(kind, Some(i), attempt, error.as_ref(), None);
-        if let Err(e) = self.checkpoint(checkpoint, Some(i), attempt).await {
-            self.journal_error.get_or_insert(e.message);
-        }
-        self.steps[i].compensation = Some(CompensationReport {
-            status: if ok { CompensationStatus::Compensated } else { CompensationStatus::Failed },
-            attempts: attempt,
-            error,
-            started_at,
-            ended_at: Some(self.host.clock.now_ms()),
-        });
-        ok
     }
 
     fn retry_delay(&self, policy: &RetryPolicy, attempt: u32, error: &StepError<R::Cause>) -> Option<u64> {
@@ -356,6 +355,7 @@ impl<R: StepRunner> Run<'_, R> {
         kind: CheckpointKind,
         step: Option<usize>,
         attempt: u32,
+        error: Option<(FailureKind, String)>,
     ) -> Result<(), StepError<R::Cause>> {
         if !self.host.observer.journaled() {
             return Ok(());
@@ -366,10 +366,17 @@ impl<R: StepRunner> Run<'_, R> {
             step,
             attempt,
             at: self.host.clock.now_ms(),
+            error,
         };
         match self.host.observer.checkpoint(checkpoint) {
             None => Ok(()),
             Some(write) => write.await.map_err(|e| StepError::new(FailureKind::Journal, e.to_string())),
         }
     }
+}
+
+/// A failure as the journal kept it: its kind and its description (`Name: message`).
+fn recovered<C>(error: Option<(FailureKind, String)>) -> StepError<C> {
+    let (kind, message) = error.unwrap_or((FailureKind::Thrown, "failed before the host stopped".to_owned()));
+    StepError::new(kind, message)
 }
