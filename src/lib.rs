@@ -7,6 +7,7 @@
 //! The pure layers never touch JavaScript:
 //!
 //! * [`saga`] — definitions, retry policy, the executor and its report;
+//! * [`json`] — a strict JSON pull reader with bounded nesting, and an owned tree ([`json::Json`]);
 //! * [`bus`] — the lifecycle event emitter, with an internal channel public listeners cannot reach;
 //! * [`platform`] — the seams to the host (clock, timers, randomness, journals).
 //!
@@ -23,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod bus;
+pub mod json;
 pub mod notify;
 pub mod platform;
 pub mod saga;

@@ -3,7 +3,7 @@
 //! input, and the reader agrees with a naive recursive reference on what is valid.
 #![cfg(not(target_arch = "wasm32"))]
 
-use edgesaga::notify::json::{validate, JsonErrorKind, Reader};
+use edgesaga::json::{validate, JsonErrorKind, Reader};
 use edgesaga::notify::notification::{Notification, SchemaErrorReason, SchemaOptions};
 use edgesaga::notify::parser::Event;
 use edgesaga::notify::pattern::Pattern;

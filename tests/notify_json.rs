@@ -1,7 +1,7 @@
 //! The JSON reader accepts exactly RFC 8259 (what `JSON.parse` accepts) and reports the first
 //! error with its byte offset.
 
-use edgesaga::notify::json::{validate, JsonErrorKind as K, Reader, Value, DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT};
+use edgesaga::json::{validate, JsonErrorKind as K, Reader, Value, DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT};
 
 fn check(text: &str) -> Result<(), (K, usize)> {
     validate(text, DEFAULT_MAX_DEPTH).map_err(|e| (e.kind, e.offset))

@@ -1,7 +1,7 @@
 //! Normalisation: both wire forms give the same notification, and every way a notification can
 //! be invalid gives its own `NotificationSchemaError`.
 
-use edgesaga::notify::json::JsonErrorKind;
+use edgesaga::json::JsonErrorKind;
 use edgesaga::notify::notification::{
     Form, Notification, NotificationSchemaError, SchemaErrorReason as R, SchemaOptions,
 };

@@ -3,8 +3,8 @@
 //! `EventSource`, timers and JS callbacks.
 //!
 //! * [`parser`] — bytes in, [`parser::Event`]s out (WHATWG HTML § 9.2.5–9.2.6);
-//! * [`json`] — a strict, allocation-free JSON pull reader with bounded nesting;
-//! * [`notification`] — both wire forms normalised to one [`notification::Notification`], or a
+//! * [`notification`] — both wire forms, read with the [`json`](crate::json) pull reader,
+//!   normalised to one [`notification::Notification`], or a
 //!   [`notification::NotificationSchemaError`];
 //! * [`pattern`] — routing patterns (`order.paid`, `order.*`, `*.created`, `*`) and filters;
 //! * [`dedupe`] — the bounded window that turns at-least-once into exactly-once;
@@ -33,7 +33,6 @@
 
 pub mod dead_letter;
 pub mod dedupe;
-pub mod json;
 pub mod notification;
 pub mod parser;
 pub mod pattern;

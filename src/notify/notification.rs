@@ -32,8 +32,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::json::JsonError;
 use super::schema::{extract, Text};
+use crate::json::JsonError;
 
 pub use super::schema::{is_segment, type_dot, SchemaOptions};
 

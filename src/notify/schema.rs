@@ -1,5 +1,5 @@
 //! The rules a notification must follow, and the single pass that checks them and extracts
-//! the routing fields from the JSON text (no tree is built: see [`json`](super::json)).
+//! the routing fields from the JSON text (no tree is built: see [`json`](crate::json)).
 //!
 //! A non-null `eventType` makes the object an envelope (and `type` is then ignored);
 //! otherwise `type` is read and the form is lightweight.
@@ -34,8 +34,8 @@
 
 use std::borrow::Cow;
 
-use super::json::{JsonError, Reader, Str, Value, DEFAULT_MAX_DEPTH};
 use super::notification::{Form, NotificationSchemaError, SchemaErrorReason};
+use crate::json::{JsonError, Reader, Str, Value, DEFAULT_MAX_DEPTH};
 
 /// What the normaliser accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

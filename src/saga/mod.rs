@@ -10,6 +10,7 @@ pub mod error;
 pub mod event;
 pub mod executor;
 mod guard;
+pub mod http;
 pub mod policy;
 pub mod recovery;
 pub mod report;

@@ -3,7 +3,7 @@
 //! stack so that no input makes it allocate or recurse.
 //!
 //! ```
-//! use edgesaga::notify::json::{JsonErrorKind, Reader, Value};
+//! use edgesaga::json::{JsonErrorKind, Reader, Value};
 //!
 //! let mut r = Reader::with_max_depth(r#"[{"a":[]}, 2]"#, 2);
 //! assert_eq!(r.value(), Ok(Value::Array));

@@ -1,14 +1,18 @@
-//! A strict, allocation-free pull reader for JSON (RFC 8259), just enough to validate a
-//! notification and pick out a few fields without building a tree.
+//! JSON, strictly (RFC 8259, exactly what `JSON.parse` accepts), in two forms:
 //!
-//! The JS layer `JSON.parse`s the raw text once to hand users their object, so this reader
-//! accepts exactly what `JSON.parse` accepts (lone UTF-16 surrogates in `\u` escapes included:
-//! they decode to U+FFFD here) and only needs to read the handful of fields routing uses.
-//! Nesting is bounded ([`DEFAULT_MAX_DEPTH`]) and nothing recurses, so hostile input costs
-//! neither stack nor heap.
+//! * [`Reader`] — an allocation-free pull reader, enough to validate a notification and pick
+//!   out a few fields without building a tree (the JS layer `JSON.parse`s a notification's text
+//!   once to hand users their object, so only the routing fields are read here);
+//! * [`Json`] — an owned tree built on the reader, for what must be read whole (transaction
+//!   definitions, HTTP response bodies), written back with [`Json::to_text`] exactly as
+//!   `JSON.stringify` would.
+//!
+//! Lone UTF-16 surrogates in `\u` escapes are accepted, as `JSON.parse` accepts them, and
+//! decode to U+FFFD (Rust strings cannot hold them). Nesting is bounded ([`DEFAULT_MAX_DEPTH`])
+//! and nothing recurses, so hostile input costs no stack, and the reader no heap.
 //!
 //! ```
-//! use edgesaga::notify::json::{validate, JsonErrorKind, Reader, Value};
+//! use edgesaga::json::{validate, JsonErrorKind, Reader, Value};
 //!
 //! let text = r#"{"type":"order.paid","data":{"id":7,"tags":["a"]},"note":"caf\u00e9"}"#;
 //! let mut r = Reader::new(text);
@@ -31,11 +35,15 @@
 //! ```
 
 mod reader;
+mod text;
+mod tree;
 
 use std::borrow::Cow;
 use std::fmt;
 
 pub use reader::Reader;
+pub use text::{number_text, write_string};
+pub use tree::Json;
 
 /// The nesting depth allowed unless configured otherwise: far beyond any notification.
 pub const DEFAULT_MAX_DEPTH: u8 = 64;
