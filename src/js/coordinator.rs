@@ -14,6 +14,7 @@
 //! console.log(result.status); // 'committed' | 'compensated' | 'compensation_failed'
 //! ```
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use gloo_events::EventListener;
@@ -24,14 +25,18 @@ use web_sys::AbortSignal;
 
 use super::definition::parse;
 use super::error::Error;
+use super::http::{is_notification_source, HttpRunner};
 use super::observer::JsObserver;
+use super::report::TxView;
 use super::runner::{JsRunner, Notifier};
-use super::types::{CoordinatorOptions, EventNameOrAll, LifecycleListener, TransactionOptions};
+use super::types::{CoordinatorOptions, EventNameOrAll, HttpTransactionOptions, LifecycleListener, TransactionOptions};
 use super::{journal, report, sys};
 use crate::bus::{Emitter, WILDCARD};
+use crate::json::Json;
 use crate::platform::web::{MathRandom, WebClock};
+use crate::saga::http::parse_definition;
 use crate::saga::recovery::Recovery;
-use crate::saga::{resume, CancelToken, EventKind, FailureKind, Host};
+use crate::saga::{resume, CancelToken, DefinitionError, EventKind, FailureKind, Host, StepRunner, TransactionDef};
 
 /// Runs transactions: steps in order, compensations in reverse when one fails for good.
 #[wasm_bindgen]
@@ -86,63 +91,123 @@ impl TransactionCoordinator {
         }
     }
 
+    /// Runs a declarative `definition` (JSON text or an object) whose steps are HTTP requests
+    /// and waits for notifications (see `saga::http`). Rejects with a `DefinitionError` naming
+    /// the field, before anything is sent, when the definition is invalid or the context lacks
+    /// a value it uses; otherwise resolves with the full report, as `executeTransaction` does.
+    #[wasm_bindgen(js_name = executeHttpTransaction, unchecked_return_type = "Promise<TransactionResult>")]
+    pub fn execute_http_transaction(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "HttpTransactionDefinition | string")] definition: JsValue,
+        options: Option<HttpTransactionOptions>,
+    ) -> Promise {
+        match self.start_http(&definition, options.map_or(JsValue::UNDEFINED, Into::into)) {
+            Ok(promise) => promise,
+            Err(e) => Promise::reject(&e),
+        }
+    }
+
     fn start(&self, definition: &JsValue, options: JsValue) -> Result<Promise, JsValue> {
         let parsed = parse(definition).map_err(|e| JsValue::from(Error::from(e)))?;
-        let get = |key: &str| {
-            if options.is_object() {
-                Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED)
-            } else {
-                JsValue::UNDEFINED
+        let common = Common::read(&options)?;
+        let ctx = sys::make_context(&common.get("context"));
+        let results: Object = Reflect::get(&ctx, &"results".into()).unwrap_or_default().unchecked_into();
+        let names: Vec<JsValue> = parsed.steps.iter().map(|s| s.name.clone()).collect();
+        let view =
+            TxView { names, ctx: ctx.clone(), results: results.clone(), transaction_id: common.transaction_id.clone() };
+        let runner = JsRunner {
+            steps: parsed.steps,
+            ctx,
+            results,
+            transaction_id: common.transaction_id.clone(),
+            notifier: Notifier::new(),
+        };
+        Ok(self.run(parsed.def, Rc::new(runner), view, common, None))
+    }
+
+    fn start_http(&self, definition: &JsValue, options: JsValue) -> Result<Promise, JsValue> {
+        let definition_error = |e| JsValue::from(Error::from(e));
+        let text = match definition.as_string() {
+            Some(text) => text,
+            None => js_sys::JSON::stringify(definition).ok().and_then(|t| t.as_string()).ok_or_else(|| {
+                definition_error(DefinitionError::new("definition", "must be JSON text or a JSON-serialisable object"))
+            })?,
+        };
+        let tx = Rc::new(parse_definition(&text).map_err(definition_error)?);
+        let common = Common::read(&options)?;
+        let context_js = common.get("context");
+        let context = if context_js.is_undefined() || context_js.is_null() {
+            Json::Object(Vec::new())
+        } else {
+            let text = js_sys::JSON::stringify(&context_js).ok().and_then(|t| t.as_string()).unwrap_or_default();
+            match Json::parse(&text, 64) {
+                Ok(json @ Json::Object(_)) => json,
+                _ => return Err(invalid("options.context", "must be a JSON object")),
             }
         };
-        if !options.is_undefined() && !options.is_null() && !options.is_object() {
-            return Err(invalid("options", "must be an object"));
-        }
-        let transaction_id = match get("transactionId") {
-            v if v.is_undefined() || v.is_null() => sys::new_transaction_id(),
-            v if v.as_string().is_some_and(|s| !s.is_empty()) => v,
-            _ => return Err(invalid("options.transactionId", "must be a non-empty string")),
-        };
-        let signal = match get("signal") {
+        tx.check_context(&context).map_err(definition_error)?;
+        let notifications = match common.get("notifications") {
             v if v.is_undefined() || v.is_null() => None,
-            v => Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid("options.signal", "must be an AbortSignal"))?),
+            v if is_notification_source(&v) => Some(v),
+            _ => {
+                return Err(invalid("options.notifications", "must have a waitFor(pattern, predicate, options) method"))
+            }
         };
-        let ctx = sys::make_context(&get("context"));
+        let ctx = sys::make_context(&context_js);
         let results: Object = Reflect::get(&ctx, &"results".into()).unwrap_or_default().unchecked_into();
+        let names: Vec<JsValue> = tx.def.steps.iter().map(|s| JsValue::from_str(&s.name)).collect();
+        let runner = HttpRunner {
+            tx: tx.clone(),
+            context: Rc::new(context),
+            results: Rc::new(RefCell::new(vec![None; names.len()])),
+            results_js: results.clone(),
+            names: names.clone(),
+            transaction_id: common.transaction_id.as_string().unwrap_or_default().into(),
+            notifications,
+        };
+        let view = TxView { names, ctx, results, transaction_id: common.transaction_id.clone() };
+        let runner = Rc::new(runner);
+        let restored = runner.clone();
+        Ok(self.run(tx.def.clone(), runner, view, common, Some(Box::new(move || restored.restore_results()))))
+    }
+
+    /// Resumes from the journal when it has this transaction, runs it, and reports. `restored`
+    /// lets a runner pick up results the journal put back into `ctx.results`. One executor
+    /// instance serves every runner (`dyn`): it is the largest function in the package.
+    fn run(
+        &self,
+        def: TransactionDef,
+        runner: Rc<dyn StepRunner<Output = JsValue, Cause = JsValue>>,
+        view: TxView,
+        common: Common,
+        restored: Option<Box<dyn Fn()>>,
+    ) -> Promise {
         let observer = JsObserver {
             emitter: self.emitter.clone(),
             on_event: self.on_event.clone(),
             journal: self.journal.clone(),
-            transaction_id: transaction_id.clone(),
-            transaction_name: parsed.def.name.clone(),
-            step_names: parsed.steps.iter().map(|s| s.name.clone()).collect(),
-            rust_names: parsed.def.steps.iter().map(|s| s.name.clone()).collect(),
-            results: results.clone(),
+            transaction_id: view.transaction_id.clone(),
+            transaction_name: def.name.clone(),
+            step_names: view.names.clone(),
+            rust_names: def.steps.iter().map(|s| s.name.clone()).collect(),
+            results: view.results.clone(),
         };
-        let runner = JsRunner { steps: parsed.steps, ctx, results, transaction_id, notifier: Notifier::new() };
-        let def = parsed.def;
-        let cancel = CancelToken::new();
-        let listener = signal.map(|signal| {
-            if signal.aborted() {
-                cancel.abort(FailureKind::Aborted);
-            }
-            let token = cancel.clone();
-            EventListener::once(&signal, "abort", move |_| token.abort(FailureKind::Aborted))
-        });
-        Ok(wasm_bindgen_futures::future_to_promise(async move {
+        let Common { transaction_id, cancel, listener, .. } = common;
+        wasm_bindgen_futures::future_to_promise(async move {
             let host = Host { clock: &WebClock, rng: &MathRandom, observer: &observer };
-            let id: Rc<str> = runner.transaction_id.as_string().unwrap_or_default().into();
+            let id: Rc<str> = transaction_id.as_string().unwrap_or_default().into();
             let recovery = match &observer.journal {
-                Some(journal) => {
-                    journal::recover(journal, &runner.transaction_id, &observer.step_names, &runner.results).await?
-                }
+                Some(journal) => journal::recover(journal, &transaction_id, &view.names, &view.results).await?,
                 None => None,
             };
+            if let (Some(_), Some(restored)) = (&recovery, &restored) {
+                restored();
+            }
             let recovery = recovery.unwrap_or_else(|| Recovery::fresh(def.steps.len()));
-            let outcome = resume(&def, &runner, &host, id, cancel, recovery).await;
+            let outcome = resume(&def, &*runner, &host, id, cancel, recovery).await;
             drop(listener);
-            Ok(report::to_js(&outcome, &runner))
-        }))
+            Ok(report::to_js(&outcome, &view))
+        })
     }
 
     /// Calls `listener` on every `name` event (`'*'`: every lifecycle event).
@@ -221,6 +286,51 @@ fn checked(name: &str) -> Result<&str, JsValue> {
             "name",
             &format!("unknown lifecycle event \"{name}\"; expected '*' or one of {}", known.join(", ")),
         ))
+    }
+}
+
+/// What both kinds of transaction read from their options: the id and the caller's signal.
+struct Common {
+    options: JsValue,
+    transaction_id: JsValue,
+    cancel: CancelToken,
+    listener: Option<EventListener>,
+}
+
+impl Common {
+    fn read(options: &JsValue) -> Result<Common, JsValue> {
+        if !options.is_undefined() && !options.is_null() && !options.is_object() {
+            return Err(invalid("options", "must be an object"));
+        }
+        let common =
+            |transaction_id, cancel, listener| Common { options: options.clone(), transaction_id, cancel, listener };
+        let draft = common(JsValue::UNDEFINED, CancelToken::new(), None);
+        let transaction_id = match draft.get("transactionId") {
+            v if v.is_undefined() || v.is_null() => sys::new_transaction_id(),
+            v if v.as_string().is_some_and(|s| !s.is_empty()) => v,
+            _ => return Err(invalid("options.transactionId", "must be a non-empty string")),
+        };
+        let signal = match draft.get("signal") {
+            v if v.is_undefined() || v.is_null() => None,
+            v => Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid("options.signal", "must be an AbortSignal"))?),
+        };
+        let cancel = CancelToken::new();
+        let listener = signal.map(|signal| {
+            if signal.aborted() {
+                cancel.abort(FailureKind::Aborted);
+            }
+            let token = cancel.clone();
+            EventListener::once(&signal, "abort", move |_| token.abort(FailureKind::Aborted))
+        });
+        Ok(common(transaction_id, cancel, listener))
+    }
+
+    fn get(&self, key: &str) -> JsValue {
+        if self.options.is_object() {
+            Reflect::get(&self.options, &key.into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        }
     }
 }
 

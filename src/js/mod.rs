@@ -3,6 +3,7 @@
 //! * [`coordinator`] — `TransactionCoordinator`, the saga executor for JS steps;
 //! * [`definition`] — reads a JS definition, naming the field on a wrong type;
 //! * [`runner`] — calls the user's sync/async step functions and mirrors cancellation;
+//! * [`http`] — runs declarative transactions: each step a `fetch` or a wait for a notification;
 //! * [`observer`] — lifecycle events to listeners, checkpoints to the journal;
 //! * [`journal`] — the journal's record format, written and read back to resume;
 //! * [`report`] / [`error`] — the result object and real JS `Error`s with stable names;
@@ -13,6 +14,7 @@
 mod coordinator;
 mod definition;
 mod error;
+mod http;
 mod journal;
 mod observer;
 mod report;

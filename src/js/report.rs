@@ -1,19 +1,27 @@
 //! Turns the executor's [`Report`] into the JS result object.
 
-use js_sys::{Array, Reflect};
+use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::JsValue;
 
 use super::error::to_js_error;
-use super::runner::JsRunner;
 use super::sys;
 use crate::saga::{Report, TransactionStatus};
 
+/// The JS side of one transaction, whatever runs its steps: its step names (the JS strings),
+/// `ctx`, `ctx.results` and id.
+pub struct TxView {
+    pub names: Vec<JsValue>,
+    pub ctx: Object,
+    pub results: Object,
+    pub transaction_id: JsValue,
+}
+
 /// `{ success, status, transactionId, result, error, steps, context }`.
-pub fn to_js(report: &Report<JsValue>, runner: &JsRunner) -> JsValue {
+pub fn to_js(report: &Report<JsValue>, runner: &TxView) -> JsValue {
     let steps = Array::new_with_length(report.steps.len() as u32);
     let mut step_errors = Vec::with_capacity(report.steps.len());
     for (i, step) in report.steps.iter().enumerate() {
-        let name = &runner.steps[i].name;
+        let name = &runner.names[i];
         let error = step.error.as_ref().map_or(JsValue::NULL, |e| to_js_error(e, name));
         let compensation = step.compensation.as_ref().map_or(JsValue::NULL, |c| {
             let error = c.error.as_ref().map_or(JsValue::NULL, |e| to_js_error(e, name));
@@ -39,7 +47,7 @@ pub fn to_js(report: &Report<JsValue>, runner: &JsRunner) -> JsValue {
     };
     let (result, error) = match report.status {
         TransactionStatus::Committed => {
-            let last = runner.steps.last().map_or(JsValue::UNDEFINED, |s| s.name.clone());
+            let last = runner.names.last().cloned().unwrap_or(JsValue::UNDEFINED);
             (Reflect::get(&runner.results, &last).unwrap_or(JsValue::UNDEFINED), JsValue::NULL)
         }
         TransactionStatus::Compensated => (JsValue::UNDEFINED, failure),
@@ -49,13 +57,13 @@ pub fn to_js(report: &Report<JsValue>, runner: &JsRunner) -> JsValue {
 }
 
 /// A `CompensationFailedError` naming each step left uncompensated, caused by the original failure.
-fn compensation_failed(report: &Report<JsValue>, runner: &JsRunner, failure: JsValue) -> JsValue {
+fn compensation_failed(report: &Report<JsValue>, runner: &TxView, failure: JsValue) -> JsValue {
     let left = report.uncompensated();
     let names: Vec<String> = left.iter().map(|&i| format!("\"{}\"", report.steps[i].name)).collect();
     let original = sys::describe_error(&failure).get(1).as_string().unwrap_or_default();
     let message = format!("compensation failed for step(s) {} after: {original}", names.join(", "));
     let error = sys::make_error("CompensationFailedError", &message, &JsValue::UNDEFINED, &failure, true);
-    let steps: Array = left.iter().map(|&i| runner.steps[i].name.clone()).collect();
+    let steps: Array = left.iter().map(|&i| runner.names[i].clone()).collect();
     let _ = Reflect::set(&error, &"steps".into(), &steps);
     error
 }

@@ -65,6 +65,75 @@ export interface TransactionOptions<C extends object = Record<string, unknown>> 
   transactionId?: string;
 }
 
+/** JSON as a declarative definition, its context and its step results carry it. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A status (`201`), a class (`'2xx'`) or a range (`'200-299'`). */
+export type StatusSpec = number | string;
+
+/**
+ * An HTTP request of a declarative step. Strings may hold templates: `{{context.a.b}}`,
+ * `{{results.<step>.a}}`, `{{transactionId}}` (percent-encoded in the URL; a body string that
+ * is exactly one template takes the value with its type).
+ */
+export interface HttpRequestDefinition {
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | Lowercase<'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'>;
+  url: string;
+  /** Template strings. `Idempotency-Key` is set by edgesaga: `<transactionId>:<step>`. */
+  headers?: Record<string, string>;
+  body?: JsonValue;
+  /** Default `['2xx']`; 408, 429 and 5xx are retried, other failures are not. */
+  success?: StatusSpec[];
+}
+
+/** Waits for a notification whose fields equal the rendered texts. */
+export interface AwaitDefinition {
+  /** A type pattern: `payment.processed`, `payment.*`, `*`. */
+  type: string;
+  /** Notification field paths (`entityId`, `data.orderId`) and the text each must have. */
+  match?: Record<string, string | number | boolean>;
+  /** Default 30000. */
+  timeoutMs?: number;
+}
+
+export interface HttpStepDefinition {
+  name: string;
+  kind?: 'http' | 'await';
+  request?: HttpRequestDefinition;
+  compensate?: HttpRequestDefinition;
+  await?: AwaitDefinition;
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+  compensationRetry?: RetryPolicy;
+  compensationTimeoutMs?: number;
+  compensateOnFailure?: boolean;
+  requiresVersionCheck?: boolean;
+  expectedVersion?: number | string;
+}
+
+/** A transaction whose steps are HTTP requests and waits, as JSON: it runs in a page or a Worker. */
+export interface HttpTransactionDefinition {
+  name?: string;
+  steps: HttpStepDefinition[];
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+  onCompensationFailure?: 'continue' | 'halt';
+}
+
+/** What an `await` step waits on: a `NotificationStream`, or anything with its `waitFor`. */
+export interface NotificationSource {
+  waitFor(pattern: string, predicate: (notification: Notification) => boolean,
+    options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<Notification>;
+}
+
+export interface HttpTransactionOptions {
+  /** JSON; every `{{context.…}}` the definition uses must be there, checked before any request. */
+  context?: { [key: string]: JsonValue };
+  signal?: AbortSignal;
+  transactionId?: string;
+  notifications?: NotificationSource;
+}
+
 export type TransactionStatus = 'committed' | 'compensated' | 'compensation_failed';
 
 /** Stable `name`s of the errors edgesaga reports. */
@@ -209,6 +278,9 @@ extern "C" {
     /// `TransactionOptions`
     #[wasm_bindgen(typescript_type = "TransactionOptions")]
     pub type TransactionOptions;
+    /// `HttpTransactionOptions`
+    #[wasm_bindgen(typescript_type = "HttpTransactionOptions")]
+    pub type HttpTransactionOptions;
     /// `LifecycleEventName | '*'`
     #[wasm_bindgen(typescript_type = "LifecycleEventName | '*'")]
     pub type EventNameOrAll;

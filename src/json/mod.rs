@@ -43,7 +43,7 @@ use std::fmt;
 
 pub use reader::Reader;
 pub use text::{number_text, write_string};
-pub use tree::Json;
+pub use tree::{Json, Number};
 
 /// The nesting depth allowed unless configured otherwise: far beyond any notification.
 pub const DEFAULT_MAX_DEPTH: u8 = 64;

@@ -1,14 +1,15 @@
-//! Writing a [`Json`] back to text exactly as `JSON.stringify` writes the same value: no
-//! whitespace, strings escaped as the spec's `QuoteJSONString` does, numbers as
-//! `Number.prototype.toString` writes them (`100`, `0.1`, `1e+21`, `1.5e-7`), non-finite
-//! numbers as `null`. Iterative, so any depth is safe.
+//! Writing a [`Json`] back to text as `JSON.stringify` writes the same value: no whitespace,
+//! strings escaped as the spec's `QuoteJSONString` does; numbers as they were written (see
+//! [`Number`](super::Number)), and those made from floats as `Number.prototype.toString`
+//! writes them (`100`, `0.1`, `1e+21`, `1.5e-7`; non-finite as `null`). Iterative, so any
+//! depth is safe.
 //!
 //! ```
 //! use edgesaga::json::{number_text, Json};
 //!
 //! let value = Json::Array(vec![
-//!     Json::Number(1e21),
-//!     Json::Number(-0.0),
+//!     Json::number(1e21),
+//!     Json::number(-0.0),
 //!     Json::String("tab\there \"q\" \u{1} é".into()),
 //! ]);
 //! assert_eq!(value.to_text(), r#"[1e+21,0,"tab\there \"q\" \u0001 é"]"#);
@@ -46,8 +47,7 @@ impl Json {
                 }
                 Pending::Value(Json::Null) => out.push_str("null"),
                 Pending::Value(Json::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
-                Pending::Value(Json::Number(n)) if n.is_finite() => out.push_str(&number_text(*n)),
-                Pending::Value(Json::Number(_)) => out.push_str("null"),
+                Pending::Value(Json::Number(n)) => out.push_str(n.as_str()),
                 Pending::Value(Json::String(s)) => write_string(s, out),
                 Pending::Value(Json::Array(items)) => {
                     out.push('[');

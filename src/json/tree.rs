@@ -6,8 +6,9 @@
 //! let doc = Json::parse(r#"{"order":{"items":[{"sku":"A-1","qty":2}]},"n":1e2,"a":1,"a":2}"#, 64).unwrap();
 //! assert_eq!(doc.get_path(&["order", "items", "0", "sku"]).and_then(Json::as_str), Some("A-1"));
 //! assert_eq!(doc.get_path(&["order", "items", "1"]), None);
-//! // As `JSON.parse` then `JSON.stringify`: the last duplicate wins, in the first one's place.
-//! assert_eq!(doc.to_text(), r#"{"order":{"items":[{"sku":"A-1","qty":2}]},"n":100,"a":2}"#);
+//! // As `JSON.parse` then `JSON.stringify`: the last duplicate wins, in the first one's place;
+//! // numbers are written as they were.
+//! assert_eq!(doc.to_text(), r#"{"order":{"items":[{"sku":"A-1","qty":2}]},"n":1e2,"a":2}"#);
 //! ```
 
 use std::collections::BTreeMap;
@@ -21,14 +22,46 @@ pub enum Json {
     Null,
     /// `true` or `false`.
     Bool(bool),
-    /// A number, as `JSON.parse` reads it (`1e400` is infinite, written back as `null`).
-    Number(f64),
+    /// A number, kept as written (see [`Number`]).
+    Number(Number),
     /// A string.
     String(String),
     /// An array.
     Array(Vec<Json>),
     /// An object: its members in order, keys unique when parsed.
     Object(Vec<(String, Json)>),
+}
+
+/// A JSON number as written. Its text is kept, so it is written back exactly (a 20-digit id
+/// survives, where a float would round it) and the wasm build needs no float formatting;
+/// [`value`](Self::value) reads it as `JSON.parse` does. Equal when their values are.
+#[derive(Clone, Debug)]
+pub struct Number(Box<str>);
+
+impl Number {
+    /// The number as written (valid JSON number syntax).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its value as `JSON.parse` reads it (`1e400` is infinite).
+    pub fn value(&self) -> f64 {
+        // The reader validated the grammar, which Rust's float parser accepts in full.
+        self.0.parse().unwrap_or(f64::NAN)
+    }
+
+    /// A number written as JS's `Number.prototype.toString` writes `value`; non-finite values
+    /// become `null` when written, as `JSON.stringify` does.
+    pub fn from_f64(value: f64) -> Number {
+        let text = if value.is_finite() { super::number_text(value) } else { "null".to_owned() };
+        Number(text.into())
+    }
+}
+
+impl PartialEq for Number {
+    fn eq(&self, other: &Number) -> bool {
+        self.value() == other.value()
+    }
 }
 
 /// A container being filled while parsing.
@@ -100,8 +133,7 @@ impl Json {
                 }
                 Value::Null => Some(Json::Null),
                 Value::Bool(b) => Some(Json::Bool(b)),
-                // The reader validated the grammar, which Rust's float parser accepts in full.
-                Value::Number(t) => Some(Json::Number(t.parse().unwrap_or(f64::NAN))),
+                Value::Number(t) => Some(Json::Number(Number(t.into()))),
                 Value::String(s) => Some(Json::String(s.decode().into_owned())),
             };
             // Attach what finished and close containers until the reader wants a new value.
@@ -164,10 +196,15 @@ impl Json {
         }
     }
 
+    /// A number from a float (see [`Number::from_f64`]).
+    pub fn number(value: f64) -> Json {
+        Json::Number(Number::from_f64(value))
+    }
+
     /// The number, if this is one.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
-            Json::Number(n) => Some(*n),
+            Json::Number(n) => Some(n.value()),
             _ => None,
         }
     }
@@ -239,13 +276,13 @@ mod tests {
         let doc = Json::parse(&format!("{{{}}}", members.join(",")), 8).unwrap();
         let object = doc.as_object().unwrap();
         assert_eq!(object.len(), 20);
-        assert_eq!(object[3], ("k3".to_owned(), Json::Number(23.0)));
+        assert_eq!(object[3], ("k3".to_owned(), Json::number(23.0)));
     }
 
     #[test]
     fn array_indexes_are_canonical() {
         let doc = Json::parse("[10,11]", 8).unwrap();
-        assert_eq!(doc.child("1"), Some(&Json::Number(11.0)));
+        assert_eq!(doc.child("1"), Some(&Json::number(11.0)));
         for bad in ["01", "-1", "1.0", "", "+1", "2"] {
             assert_eq!(doc.child(bad), None, "{bad:?}");
         }

@@ -11,7 +11,7 @@ use crate::saga::recovery::Phase;
 use crate::saga::report::{CompensationReport, CompensationStatus, TransactionStatus};
 use crate::saga::runner::StepRunner;
 
-impl<R: StepRunner> Run<'_, R> {
+impl<R: StepRunner + ?Sized> Run<'_, R> {
     /// Compensates `completed` in reverse order; returns the transaction's final status.
     pub(super) async fn compensate_all(&mut self, completed: &[usize]) -> TransactionStatus {
         let mut halted = false;

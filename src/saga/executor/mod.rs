@@ -47,7 +47,7 @@ mod compensation;
 
 /// Runs `def` to its end and reports what happened. Never panics on a step's behaviour:
 /// every failure, timeout and cancellation ends up in the [`Report`].
-pub async fn execute<R: StepRunner>(
+pub async fn execute<R: StepRunner + ?Sized>(
     def: &TransactionDef,
     runner: &R,
     host: &Host<'_, R::Cause>,
@@ -60,7 +60,7 @@ pub async fn execute<R: StepRunner>(
 /// Like [`execute`], from where a journal left the transaction (see [`super::recovery`]): settled
 /// steps and compensations are not run again, and in-flight ones are run again as the same
 /// attempt. The host restores the results of the steps that succeeded before calling this.
-pub async fn resume<R: StepRunner>(
+pub async fn resume<R: StepRunner + ?Sized>(
     def: &TransactionDef,
     runner: &R,
     host: &Host<'_, R::Cause>,
@@ -82,7 +82,7 @@ pub async fn resume<R: StepRunner>(
     run.run(cancel).await
 }
 
-struct Run<'a, R: StepRunner> {
+struct Run<'a, R: StepRunner + ?Sized> {
     def: &'a TransactionDef,
     runner: &'a R,
     host: &'a Host<'a, R::Cause>,
@@ -94,7 +94,7 @@ struct Run<'a, R: StepRunner> {
     recovery: Recovery,
 }
 
-impl<R: StepRunner> Run<'_, R> {
+impl<R: StepRunner + ?Sized> Run<'_, R> {
     async fn run(mut self, cancel: CancelToken) -> Report<R::Cause> {
         // The forward path has its own token so the transaction deadline can abort it
         // without touching the caller's.

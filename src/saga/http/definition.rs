@@ -74,7 +74,7 @@ pub fn parse_definition(text: &str) -> Result<HttpTransaction, DefinitionError> 
             requires_version_check: m.boolean("requiresVersionCheck")?.unwrap_or(false),
             expected_version: match m.get("expectedVersion") {
                 None => None,
-                Some(Json::Number(n)) => Some(Version::Number(*n)),
+                Some(Json::Number(n)) => Some(Version::Number(n.value())),
                 Some(Json::String(s)) => Some(Version::Text(s.clone())),
                 Some(other) => {
                     let reason = format!("must be a number or a string, got {}", other.kind_name());

@@ -86,7 +86,7 @@ impl RenderedRequest {
 /// number or a string.
 pub fn version_of(result: &Json) -> Option<Version> {
     match result.child("version")? {
-        Json::Number(n) => Some(Version::Number(*n)),
+        Json::Number(n) => Some(Version::Number(n.value())),
         Json::String(s) => Some(Version::Text(s.clone())),
         _ => None,
     }

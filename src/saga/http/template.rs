@@ -11,7 +11,7 @@ use std::rc::Rc;
 use super::super::definition::DefinitionError;
 use super::super::error::{FailureKind, StepError};
 use super::Scope;
-use crate::json::{number_text, Json};
+use crate::json::Json;
 
 /// The error name of a template that cannot be rendered at run time (never retried).
 pub const TEMPLATE_ERROR: &str = "TemplateError";
@@ -288,7 +288,8 @@ pub(super) fn lookup<'j>(json: &'j Json, path: &[String]) -> Option<&'j Json> {
 pub(super) fn scalar_text(value: &Json) -> Option<Cow<'_, str>> {
     match value {
         Json::String(s) => Some(Cow::Borrowed(s)),
-        Json::Number(n) => Some(Cow::Owned(number_text(*n))),
+        // As written: exact for a context from `JSON.stringify`, and a service's big id stays whole.
+        Json::Number(n) => Some(Cow::Borrowed(n.as_str())),
         Json::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
