@@ -15,6 +15,7 @@ mod coordinator;
 mod definition;
 mod error;
 mod http;
+mod hub;
 mod journal;
 mod observer;
 mod report;

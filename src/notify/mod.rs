@@ -11,6 +11,7 @@
 //! * [`router`] — the delivery core: dedupe, validation, delivery plans, handler retries, dead
 //!   letters ([`dead_letter`]) and the `Last-Event-ID` that is safe to persist;
 //! * [`recent`] — the last few seconds of notifications, for `waitFor`;
+//! * [`hub`] — the server half: a bounded, per-tenant replay buffer of encoded SSE frames;
 //! * [`reconnect`] — server `retry` plus exponential backoff with full jitter, and the
 //!   heartbeat watchdog.
 //!
@@ -33,6 +34,7 @@
 
 pub mod dead_letter;
 pub mod dedupe;
+pub mod hub;
 pub mod notification;
 pub mod parser;
 pub mod pattern;

@@ -1,0 +1,546 @@
+// The notification hub (worker/index.js + worker/hub.js) under real workerd, through Miniflare,
+// configured from wrangler.toml (its Durable Object binding, migrations, compatibility date and
+// flags; the vars are the file's with test tokens and a short heartbeat). Clients are Node's
+// fetch, parsed with our SseParser, and our own NotificationStream.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+import { Miniflare } from 'miniflare';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PKG = new URL('../../pkg/', import.meta.url);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const decoder = new TextDecoder();
+
+async function eventually(check, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    await sleep(20);
+  }
+}
+
+// `npm run build` may be rewriting pkg/ while this file loads: retry a few times.
+async function loadPkg() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const mod = await import(new URL(`edgesaga.js?hub=${attempt}`, PKG));
+      mod.initSync({ module: readFileSync(new URL('edgesaga_bg.wasm', PKG)) });
+      if (typeof mod.NotificationHub !== 'function') throw new Error('pkg/ exports no NotificationHub (npm run build)');
+      return mod;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await sleep(5000);
+    }
+  }
+}
+const { SseParser, NotificationStream } = await loadPkg();
+
+// ── wrangler.toml ─────────────────────────────────────────────────────────────────────────
+
+/** The TOML this repository's wrangler.toml uses: tables, arrays of tables, strings, booleans,
+ *  integers and arrays of strings. Throws on anything else rather than guess. */
+function parseToml(text) {
+  const root = {};
+  let table = root;
+  const at = (path, arrayOfTables) => {
+    let node = root;
+    path.forEach((key, i) => {
+      const last = i === path.length - 1;
+      if (last && arrayOfTables) {
+        node[key] ??= [];
+        node[key].push({});
+        node = node[key].at(-1);
+      } else {
+        node[key] ??= {};
+        node = Array.isArray(node[key]) ? node[key].at(-1) : node[key];
+      }
+    });
+    return node;
+  };
+  const value = (v) => {
+    if (v.startsWith('"')) return JSON.parse(v);
+    if (v.startsWith("'")) return v.slice(1, -1);
+    if (v === 'true' || v === 'false') return v === 'true';
+    if (/^-?\d+$/.test(v)) return Number(v);
+    if (v.startsWith('[')) return v.slice(1, -1).split(',').map((s) => s.trim()).filter(Boolean).map(value);
+    throw new Error(`wrangler.toml: unsupported value ${v}`);
+  };
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/^\s+/, '');
+    if (line === '' || line.startsWith('#')) continue;
+    let m;
+    if ((m = /^\[\[([\w.]+)\]\]\s*(#.*)?$/.exec(line))) table = at(m[1].split('.'), true);
+    else if ((m = /^\[([\w.]+)\]\s*(#.*)?$/.exec(line))) table = at(m[1].split('.'), false);
+    else if ((m = /^([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\[[^\]]*\]|[\w.-]+)\s*(#.*)?$/.exec(line))) table[m[1]] = value(m[2]);
+    else throw new Error(`wrangler.toml: cannot read ${JSON.stringify(raw)}`);
+  }
+  return root;
+}
+
+const WRANGLER = parseToml(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'));
+const HEARTBEAT_MS = 200;
+const TOKENS = {
+  'pub-acme': { tenant: 'acme', publish: true },
+  'sub-acme': { tenant: 'acme', publish: false },
+  'pub-globex': { tenant: 'globex', publish: true },
+  'sub-globex': { tenant: 'globex' },
+};
+
+/** Miniflare options equivalent to `wrangler dev` with wrangler.toml. */
+function workerOptions({ persist, script } = {}) {
+  const sqlite = new Set(WRANGLER.migrations.flatMap((m) => m.new_sqlite_classes ?? []));
+  const durableObjects = Object.fromEntries(WRANGLER.durable_objects.bindings.map((b) => [
+    b.name, { className: b.class_name, useSQLite: sqlite.has(b.class_name) },
+  ]));
+  const options = {
+    modules: true,
+    modulesRoot: ROOT,
+    scriptPath: join(ROOT, WRANGLER.main),
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.js'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+    ],
+    compatibilityDate: WRANGLER.compatibility_date,
+    compatibilityFlags: WRANGLER.compatibility_flags ?? [],
+    durableObjects,
+    bindings: { ...WRANGLER.vars, HUB_HEARTBEAT_MS: String(HEARTBEAT_MS), HUB_TOKENS: JSON.stringify(TOKENS) },
+  };
+  if (persist) options.durableObjectsPersist = persist;
+  if (script) {
+    // An entry written here, next to the real one (so its imports resolve the same way).
+    options.script = script;
+    options.scriptPath = join(ROOT, 'worker', '__test_entry__.js');
+  }
+  return options;
+}
+
+/** A running Worker; `npm run build` may be rewriting pkg/: retry. */
+async function startWorker(options) {
+  for (let attempt = 1; ; attempt++) {
+    let mf;
+    try {
+      if (!existsSync(new URL('edgesaga_bg.wasm', PKG))) throw new Error('pkg/ is not built (npm run build)');
+      mf = new Miniflare(workerOptions(options));
+      const url = await mf.ready;
+      // The module loads on the first request: prove it does.
+      const res = await fetch(new URL('/events', url));
+      if (res.status !== 401) throw new Error(`the Worker answered ${res.status}: ${await res.text()}`);
+      return { mf, url };
+    } catch (error) {
+      await mf?.dispose().catch(() => {});
+      if (attempt >= 5) throw error;
+      await sleep(5000);
+    }
+  }
+}
+
+// ── clients ───────────────────────────────────────────────────────────────────────────────
+
+function client(url) {
+  const opened = [];
+  const publish = async (token, body, headers = {}) => {
+    const res = await fetch(new URL('/events', url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+  };
+  /** Opens a stream; `events` fills as they arrive ({ type, data, lastEventId }), `raw` too. */
+  const subscribe = async (token, { lastEventId, query = '', headers = {} } = {}) => {
+    const abort = new AbortController();
+    const h = { accept: 'text/event-stream', ...headers };
+    if (token) h.authorization = `Bearer ${token}`;
+    if (lastEventId !== undefined) h['last-event-id'] = lastEventId;
+    const res = await fetch(new URL(`/events${query}`, url), { headers: h, signal: abort.signal });
+    const sub = { status: res.status, headers: res.headers, events: [], raw: '', ended: false, close: () => abort.abort() };
+    opened.push(sub);
+    if (res.status !== 200) {
+      sub.body = await res.json();
+      return sub;
+    }
+    const parser = new SseParser();
+    sub.done = (async () => {
+      try {
+        for await (const chunk of res.body) {
+          sub.raw += decoder.decode(chunk, { stream: true });
+          sub.events.push(...parser.feed(chunk));
+        }
+      } catch {
+        // aborted
+      }
+      sub.ended = true;
+    })();
+    sub.notifications = () => sub.events.filter((e) => e.type !== 'hub.gap').map((e) => ({ id: e.lastEventId, type: e.type, ...JSON.parse(e.data) }));
+    return sub;
+  };
+  const closeAll = async () => {
+    for (const sub of opened.splice(0)) {
+      sub.close();
+      await sub.done;
+    }
+  };
+  return { publish, subscribe, closeAll };
+}
+
+const note = (type, entityId, extra = {}) => ({ type, entityId, ...extra });
+
+// ── tests ─────────────────────────────────────────────────────────────────────────────────
+
+describe('wrangler.toml', () => {
+  test('declares the entry, the hub object and its migration, no telemetry, and the hub vars', () => {
+    assert.equal(WRANGLER.main, 'worker/index.js');
+    assert.equal(WRANGLER.send_metrics, false);
+    assert.match(WRANGLER.compatibility_date, /^\d{4}-\d{2}-\d{2}$/);
+    assert.ok(WRANGLER.compatibility_date >= '2024-04-03', 'Durable Object RPC needs 2024-04-03 or later');
+    assert.ok(WRANGLER.compatibility_flags.includes('enable_request_signal'));
+    assert.deepEqual(WRANGLER.durable_objects.bindings, [{ name: 'HUB', class_name: 'HubObject' }]);
+    assert.deepEqual(WRANGLER.migrations, [{ tag: 'v1', new_sqlite_classes: ['HubObject'] }]);
+    for (const v of ['HUB_HEARTBEAT_MS', 'HUB_MAX_EVENTS', 'HUB_MAX_BYTES']) assert.match(WRANGLER.vars[v], /^\d+$/, v);
+    const tokens = JSON.parse(WRANGLER.vars.HUB_TOKENS);
+    assert.ok(Object.values(tokens).every((t) => typeof t.tenant === 'string' && typeof t.publish === 'boolean'));
+  });
+});
+
+describe('workerd: the notification hub', { timeout: 90_000 }, () => {
+  let worker;
+  let c;
+  before(async () => {
+    worker = await startWorker();
+    c = client(worker.url);
+  });
+  after(async () => {
+    await c?.closeAll();
+    await worker?.mf.dispose();
+  });
+
+  test('a published notification reaches a subscriber of its tenant, with its id', async () => {
+    const sub = await c.subscribe('sub-acme');
+    assert.equal(sub.status, 200);
+    assert.match(sub.headers.get('content-type'), /^text\/event-stream/);
+    const res = await c.publish('pub-acme', note('order.paid', 'o-1', { total: 12 }));
+    assert.equal(res.status, 201);
+    assert.match(res.body.id, /^\d+$/);
+    assert.equal(res.body.delivered, 1);
+    await eventually(() => assert.equal(sub.events.length, 1));
+    const [event] = sub.events;
+    assert.deepEqual([event.type, event.lastEventId], ['order.paid', res.body.id]);
+    assert.deepEqual(JSON.parse(event.data), { type: 'order.paid', entityId: 'o-1', total: 12, tenantId: 'acme' });
+    assert.ok(sub.raw.includes(`id: ${res.body.id}\nevent: order.paid\ndata: {`), sub.raw);
+    await c.closeAll();
+  });
+
+  test('tenant isolation: a subscriber never sees another tenant\'s notifications, either way', async () => {
+    const [a, b, a2] = [await c.subscribe('sub-acme'), await c.subscribe('sub-globex'), await c.subscribe('pub-acme')];
+    const sent = { acme: [], globex: [] };
+    for (let i = 0; i < 12; i++) {
+      const [token, tenant] = i % 3 === 0 ? ['pub-globex', 'globex'] : i % 3 === 1 ? ['pub-acme', 'acme'] : ['pub-globex', 'globex'];
+      const res = await c.publish(token, note('order.status_changed', `${tenant}-${i}`, { metadata: { seq: i } }));
+      assert.equal(res.status, 201);
+      sent[tenant].push(res.body.id);
+      // A body claiming the other tenant is refused, whichever field claims it.
+      const other = tenant === 'acme' ? 'globex' : 'acme';
+      const claim = i % 2 ? { tenantId: other } : { metadata: { tenantId: other } };
+      const refused = await c.publish(token, note('order.paid', `${tenant}-claim-${i}`, claim));
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.error.reason, 'tenant_mismatch');
+      assert.equal(refused.body.error.field, i % 2 ? 'tenantId' : 'metadata.tenantId');
+    }
+    await eventually(() => {
+      assert.equal(a.events.length, sent.acme.length);
+      assert.equal(a2.events.length, sent.acme.length);
+      assert.equal(b.events.length, sent.globex.length);
+    });
+    await sleep(3 * HEARTBEAT_MS); // anything else would have arrived by now
+    for (const [sub, tenant, other] of [[a, 'acme', 'globex'], [a2, 'acme', 'globex'], [b, 'globex', 'acme']]) {
+      const seen = sub.notifications();
+      assert.deepEqual(seen.map((n) => n.id), sent[tenant]);
+      assert.ok(seen.every((n) => n.tenantId === tenant && n.entityId.startsWith(`${tenant}-`)), JSON.stringify(seen));
+      assert.ok(!sub.raw.includes(other), `${tenant}'s stream mentions ${other}`);
+      // The ids of one tenant strictly increase.
+      assert.ok(seen.every((n, i) => i === 0 || Number(n.id) > Number(seen[i - 1].id)));
+    }
+    // Replaying everything buffered is isolated too.
+    for (const [token, tenant, other] of [['sub-acme', 'acme', 'globex'], ['sub-globex', 'globex', 'acme']]) {
+      const replay = await c.subscribe(token, { query: '?lastEventId=0' });
+      await eventually(() => assert.ok(replay.notifications().length >= sent[tenant].length));
+      assert.ok(replay.notifications().every((n) => n.tenantId === tenant));
+      assert.ok(!replay.raw.includes(other));
+    }
+    await c.closeAll();
+  });
+
+  test('a reconnect with Last-Event-ID replays what was missed, then goes live', async () => {
+    const first = await c.subscribe('sub-acme');
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await c.publish('pub-acme', note('order.paid', `r-${i}`))).body.id);
+    await eventually(() => assert.equal(first.events.length, 3));
+    const last = first.events.at(-1).lastEventId;
+    assert.equal(last, ids[2]);
+    first.close();
+    await first.done;
+
+    for (let i = 3; i < 6; i++) ids.push((await c.publish('pub-acme', note('order.paid', `r-${i}`))).body.id);
+    const again = await c.subscribe('sub-acme', { lastEventId: last });
+    assert.equal(again.headers.get('x-hub-gap'), null);
+    await eventually(() => assert.equal(again.events.length, 3));
+    assert.deepEqual(again.notifications().map((n) => [n.id, n.entityId]), [[ids[3], 'r-3'], [ids[4], 'r-4'], [ids[5], 'r-5']]);
+    const live = await c.publish('pub-acme', note('order.paid', 'r-live'));
+    await eventually(() => assert.equal(again.events.length, 4));
+    assert.equal(again.events[3].lastEventId, live.body.id);
+
+    // The same through the query parameter (EventSource cannot set headers); the header wins.
+    const byQuery = await c.subscribe('sub-acme', { query: `?lastEventId=${ids[4]}` });
+    await eventually(() => assert.equal(byQuery.events.length, 2));
+    assert.deepEqual(byQuery.notifications().map((n) => n.id), [ids[5], live.body.id]);
+    const both = await c.subscribe('sub-acme', { lastEventId: ids[5], query: `?lastEventId=${ids[0]}` });
+    await eventually(() => assert.equal(both.events.length, 1));
+
+    // An empty id is no id: live events only.
+    const empty = await c.subscribe('sub-acme', { lastEventId: '' });
+    const after = await c.publish('pub-acme', note('order.paid', 'r-after'));
+    await eventually(() => assert.equal(empty.events.length, 1));
+    assert.equal(empty.events[0].lastEventId, after.body.id);
+    ids.push(live.body.id, after.body.id);
+
+    // An id the hub never issued: everything buffered, after a hub.gap notice.
+    const garbage = await c.subscribe('sub-acme', { lastEventId: 'not-an-id' });
+    assert.equal(garbage.headers.get('x-hub-gap'), '1');
+    await eventually(() => assert.ok(garbage.events.length >= 8));
+    assert.deepEqual([garbage.events[0].type, JSON.parse(garbage.events[0].data)], ['hub.gap', { type: 'hub.gap' }]);
+    assert.ok(garbage.notifications().map((n) => n.id).join().endsWith(ids.join()));
+    await c.closeAll();
+  });
+
+  test('bad or missing tokens are refused: 401; a subscribe-only token publishing: 403', async () => {
+    const watcher = await c.subscribe('sub-acme');
+    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Basic cHViLWFjbWU6' },
+      { authorization: 'Bearer' }, { authorization: 'Bearer pub-acme extra' }, { authorization: 'pub-acme' }]) {
+      const get = await c.subscribe(null, { headers });
+      assert.equal(get.status, 401, JSON.stringify(headers));
+      assert.equal(get.headers.get('www-authenticate'), 'Bearer realm="edgesaga"');
+      assert.equal(get.body.error.name, 'Unauthorized');
+      const post = await c.publish(null, note('order.paid', 'x'), headers);
+      assert.equal(post.status, 401, JSON.stringify(headers));
+    }
+    for (const token of ['sub-acme', 'sub-globex']) {
+      const post = await c.publish(token, note('order.paid', 'x'));
+      assert.equal(post.status, 403);
+      assert.equal(post.body.error.name, 'Forbidden');
+    }
+    const put = await fetch(new URL('/events', worker.url), { method: 'PUT', headers: { authorization: 'Bearer pub-acme' } });
+    assert.equal(put.status, 405);
+    await sleep(3 * HEARTBEAT_MS);
+    assert.equal(watcher.events.length, 0, 'nothing refused was published');
+    await c.closeAll();
+  });
+
+  test('an invalid notification is refused with 400 naming the field (413 when too large)', async () => {
+    const cases = [
+      [{ entityId: 'o-1' }, 'missing_type', 'type'],
+      [{ type: 'Order.Paid' }, 'invalid_type', 'type'],
+      [{ type: 'order.paid\nid: 999' }, 'invalid_type', 'type'],
+      [{ eventType: 'order', data: {} }, 'invalid_type', 'eventType'],
+      [{ type: 'order.paid', entityId: { nested: true } }, 'invalid_field', 'entityId'],
+      [{ type: 'order.paid', metadata: 'x' }, 'invalid_field', 'metadata'],
+      [{ eventType: 'order.paid', version: '2.0' }, 'incompatible_version', 'version'],
+      ['{"type":"order.paid"', 'malformed_json', null],
+      ['[1]', 'not_an_object', null],
+    ];
+    for (const [body, reason, field] of cases) {
+      const res = await c.publish('pub-acme', body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.deepEqual([res.body.error.name, res.body.error.reason, res.body.error.field], ['NotificationSchemaError', reason, field]);
+      if (field) assert.ok(res.body.error.message.includes(field), res.body.error.message);
+    }
+    const max = Number(WRANGLER.vars.HUB_MAX_BYTES);
+    const huge = await c.publish('pub-acme', note('order.paid', 'big', { pad: 'x'.repeat(max) }));
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.error.reason, 'too_large');
+    // Under the bound as sent, over it once framed (id, event, tenant stamp, overhead): the hub's call.
+    const framed = await c.publish('pub-acme', note('order.paid', 'big', { pad: 'x'.repeat(max - 100) }));
+    assert.equal(framed.status, 413);
+    assert.equal(framed.body.error.reason, 'too_large');
+    assert.match(framed.body.error.message, /maxBytes/);
+  });
+
+  test('heartbeats keep an idle stream alive', async () => {
+    const sub = await c.subscribe('sub-globex');
+    await sleep(HEARTBEAT_MS * 3.5);
+    const beats = sub.raw.split(': heartbeat\n\n').length - 1;
+    assert.ok(beats >= 3, `${beats} heartbeats in ${HEARTBEAT_MS * 3.5} ms`);
+    assert.equal(sub.events.length, 0, 'heartbeats are comments, not events');
+    await c.closeAll();
+  });
+
+  test('a subscriber that disconnects is removed', async () => {
+    const ns = await worker.mf.getDurableObjectNamespace('HUB');
+    const hub = ns.get(ns.idFromName('tenant:globex'));
+    const before = (await hub.stats()).subscribers;
+    // A raw socket, destroyed: what a closed browser tab looks like.
+    const req = http.get(new URL('/events', worker.url), { headers: { authorization: 'Bearer sub-globex' } });
+    const res = await new Promise((resolve, reject) => req.on('response', resolve).on('error', reject));
+    assert.equal(res.statusCode, 200);
+    await eventually(async () => assert.equal((await hub.stats()).subscribers, before + 1));
+    req.destroy();
+    await eventually(async () => assert.equal((await hub.stats()).subscribers, before));
+    const published = await c.publish('pub-globex', note('order.paid', 'after-disconnect'));
+    assert.equal(published.body.delivered, before);
+  });
+
+  test('our NotificationStream consumes the hub from Node: filtered, in order, resuming by id', async () => {
+    const seen = [];
+    const errors = [];
+    const stream = new NotificationStream(new URL('/events', worker.url), {
+      headers: async () => ({ authorization: 'Bearer sub-acme' }),
+      filter: { tenantId: 'acme' },
+      heartbeatTimeoutMs: HEARTBEAT_MS * 10,
+      reconnect: { initialDelayMs: 1, maxDelayMs: 20 },
+      onError: (e) => errors.push(e),
+    });
+    try {
+      stream.on('order.*', (n) => seen.push(n));
+      await eventually(() => assert.equal(stream.readyState, 1));
+      const ids = [];
+      for (let i = 0; i < 5; i++) ids.push((await c.publish('pub-acme', note(i % 2 ? 'order.shipped' : 'order.paid', `ns-${i}`))).body.id);
+      const waited = await stream.waitFor('order.paid', (n) => n.entityId === 'ns-4', { timeoutMs: 5000 });
+      assert.equal(waited.id, ids[4]);
+      await eventually(() => assert.equal(seen.length, 5));
+      assert.deepEqual(seen.map((n) => [n.id, n.type, n.entityId]), ids.map((id, i) => [id, i % 2 ? 'order.shipped' : 'order.paid', `ns-${i}`]));
+      assert.equal(stream.lastEventId, ids[4]);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(stream.deadLetters, [], 'nothing the hub sends is dead-lettered');
+    } finally {
+      stream.close();
+    }
+    // A new stream resuming from the last id gets exactly what it missed.
+    const missed = [];
+    for (let i = 5; i < 7; i++) missed.push((await c.publish('pub-acme', note('order.paid', `ns-${i}`))).body.id);
+    const resumed = new NotificationStream(new URL('/events', worker.url), {
+      headers: { authorization: 'Bearer sub-acme' },
+      lastEventId: stream.lastEventId,
+      reconnect: { initialDelayMs: 1, maxDelayMs: 20 },
+    });
+    try {
+      const got = [];
+      resumed.on('*', (n) => got.push(n.id));
+      await eventually(() => assert.deepEqual(got, missed));
+      await sleep(3 * HEARTBEAT_MS);
+      assert.deepEqual(got, missed, 'and nothing from before');
+    } finally {
+      resumed.close();
+    }
+  });
+});
+
+describe('workerd: the hub keeps its ids and buffer across a restart', { timeout: 90_000 }, () => {
+  let dir;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'edgesaga-hub-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('ids keep increasing and Last-Event-ID still replays after the object restarts', async () => {
+    const first = await startWorker({ persist: dir });
+    const ids = [];
+    try {
+      const c = client(first.url);
+      for (let i = 0; i < 3; i++) ids.push((await c.publish('pub-acme', note('order.paid', `p-${i}`))).body.id);
+      ids.push((await c.publish('pub-globex', note('order.paid', 'g-0'))).body.id);
+    } finally {
+      await first.mf.dispose();
+    }
+    assert.deepEqual(ids, ['1', '2', '3', '1'], 'ids are per tenant object');
+
+    const second = await startWorker({ persist: dir });
+    const c = client(second.url);
+    try {
+      const next = await c.publish('pub-acme', note('order.paid', 'p-3'));
+      assert.equal(next.body.id, '4');
+      assert.equal((await c.publish('pub-globex', note('order.paid', 'g-1'))).body.id, '2');
+      const replay = await c.subscribe('sub-acme', { lastEventId: '1' });
+      await eventually(() => assert.equal(replay.events.length, 3));
+      assert.deepEqual(replay.notifications().map((n) => [n.id, n.entityId]), [['2', 'p-1'], ['3', 'p-2'], ['4', 'p-3']]);
+    } finally {
+      await c.closeAll();
+      await second.mf.dispose();
+    }
+  });
+});
+
+describe('workerd: transaction lifecycle events published to the hub', { timeout: 90_000 }, () => {
+  // A Worker wrapping the real entry with one extra route that runs a transaction whose
+  // onEvent AND journal both call publishLifecycle: only the public events may come out.
+  const script = `
+    import entry, { HubObject } from './index.js';
+    import { lifecyclePublisher, lifecycleNotification } from './hub.js';
+    import { TransactionCoordinator } from '../pkg/edgesaga.js';
+    export { HubObject };
+    export default {
+      async fetch(request, env, ctx) {
+        if (new URL(request.url).pathname !== '/run') return entry.fetch(request, env, ctx);
+        const pending = [];
+        const publisher = lifecyclePublisher(env, 'acme', ctx);
+        const publish = (e) => pending.push(publisher(e));
+        const coordinator = new TransactionCoordinator({ onEvent: publish, journal: { append: (id, record) => publish(record) } });
+        const secret = new Error('card declined');
+        secret.stack = 'Error: card declined\\n    at SECRET_FRAME (internal.js:1:1)';
+        const result = await coordinator.executeTransaction({
+          name: 'place-order',
+          steps: [
+            { name: 'reserve', execute: () => ({ id: 'res-1' }), compensate: () => {} },
+            { name: 'charge', execute: () => { throw secret; } },
+          ],
+        }, { transactionId: 'tx-1', context: { card: 'SECRET_CONTEXT' } });
+        const published = await Promise.all(pending);
+        const rejected = [{ kind: 'step.started', at: 1 }, { type: 'internal.checkpoint', transactionId: 'tx-1' }, null, 'x']
+          .map((e) => lifecycleNotification(e));
+        return Response.json({ status: result.status, published: published.filter(Boolean).length, skipped: published.filter((p) => p === null).length, rejected });
+      },
+    };`;
+  let worker;
+  before(async () => {
+    worker = await startWorker({ script });
+  });
+  after(() => worker?.mf.dispose());
+
+  test('lifecycle events reach the tenant\'s subscribers; checkpoints and stacks never do', async () => {
+    const c = client(worker.url);
+    const acme = await c.subscribe('sub-acme');
+    const globex = await c.subscribe('sub-globex');
+    try {
+      const run = await (await fetch(new URL('/run', worker.url))).json();
+      assert.equal(run.status, 'compensated');
+      assert.ok(run.skipped > 0, 'the journal\'s checkpoints were offered and not published');
+      assert.deepEqual(run.rejected, [null, null, null, null]);
+      await eventually(() => assert.equal(acme.events.length, run.published));
+      const types = acme.notifications().map((n) => n.type);
+      assert.deepEqual(types, [
+        'transaction.started', 'step.started', 'step.succeeded', 'transaction.progress', 'step.started', 'step.failed',
+        'compensation.started', 'compensation.succeeded', 'transaction.compensated',
+      ]);
+      assert.ok(acme.notifications().every((n) => n.entityId === 'tx-1' && n.data.transactionId === 'tx-1' && n.tenantId === 'acme'));
+      const failed = acme.notifications().find((n) => n.type === 'step.failed');
+      assert.deepEqual(Object.keys(failed.data.error).sort(), ['message', 'name']);
+      assert.equal(failed.data.error.name, 'StepFailedError');
+      for (const secret of ['SECRET_FRAME', 'SECRET_CONTEXT', 'stack', 'cause', 'res-1', 'at SECRET']) {
+        assert.ok(!acme.raw.includes(secret), `the stream carries ${secret}`);
+      }
+      await sleep(3 * HEARTBEAT_MS);
+      assert.equal(globex.events.length, 0, 'another tenant sees none of it');
+    } finally {
+      await c.closeAll();
+    }
+  });
+});
