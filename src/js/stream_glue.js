@@ -60,6 +60,11 @@ export function watchPage(onHidden, onVisible, onOnline) {
   };
 }
 
+// The page's visibility when the stream starts: `visibilitychange` only reports changes.
+export function pageHidden() {
+  return globalThis.document?.visibilityState === 'hidden';
+}
+
 // Reads NotificationStream options in one call, checking each field's JS type and naming it.
 // Returns [normalized, null] or [null, [field, reason]].
 export function readStreamOptions(url, o) {

@@ -43,13 +43,22 @@ const plainError = (e) => (e instanceof Error ? { name: e.name, message: e.messa
 window.streamTest = {
   /**
    * Opens a stream on `path` (the same-origin /events proxy by default). `stored`, when given,
-   * seeds an in-memory `store` (its writes are in the snapshot). Returns the readyState right
-   * after `new`.
+   * seeds an in-memory `store` (its writes are in the snapshot). `headersDelayMs` makes
+   * `headers` an async provider that takes that long; `handlerDelayMs` adds a second handler
+   * that takes that long per notification (`window.slowHandlerBusy` is true meanwhile).
+   * Returns the readyState right after `new`.
    */
-  start(name, options = {}, { path = '/events', stored } = {}) {
+  start(name, options = {}, { path = '/events', stored, headersDelayMs, handlerDelayMs } = {}) {
     const log = { seen: [], states: [], errors: [], storeWrites: [] };
     let stream = null;
     const extra = {};
+    const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    if (headersDelayMs !== undefined) {
+      extra.headers = async () => {
+        await delay(headersDelayMs);
+        return {};
+      };
+    }
     if (stored) {
       const saved = new Map(Object.entries(stored));
       extra.store = {
@@ -85,6 +94,13 @@ window.streamTest = {
         at: performance.now() });
       render();
     });
+    if (handlerDelayMs !== undefined) {
+      stream.on('*', async () => {
+        window.slowHandlerBusy = true;
+        await delay(handlerDelayMs);
+        window.slowHandlerBusy = false;
+      });
+    }
     runs.set(name, { stream, log });
     render();
     return stream.readyState;
@@ -105,6 +121,20 @@ window.streamTest = {
         errorName: d.error?.name ?? null, errorIsError: d.error instanceof Error, errorMessage: d.error?.message ?? null,
       })),
     };
+  },
+  /**
+   * Makes the page 'hidden' or 'visible' as far as scripts can tell, and fires
+   * `visibilitychange` when the state changes. Headless Chromium keeps a page visible whatever
+   * is done to its window or tab (minimizing, switching targets: tried), so the tests override
+   * `document.visibilityState` and `document.hidden` on the document itself.
+   */
+  setVisibility(state) {
+    if (state !== 'hidden' && state !== 'visible') throw new TypeError(`visibility: ${state}`);
+    const changed = document.visibilityState !== state;
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => state === 'hidden' });
+    if (changed) document.dispatchEvent(new Event('visibilitychange'));
+    return document.visibilityState;
   },
   /** Closes the stream; returns the readyState as soon as close() returned. */
   close(name) {

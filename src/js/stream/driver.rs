@@ -35,10 +35,7 @@ pub async fn run(inner: Rc<Inner>) {
         if let Some(page) = &page {
             page.wait_until_visible(&inner).await;
         }
-        let ended = match opts.transport {
-            Transport::Fetch => connection::fetch(&inner).await,
-            Transport::EventSource => connection::event_source(&inner).await,
-        };
+        let (ended, paused) = connect(&inner, page.as_ref()).await;
         inner.current.borrow_mut().take();
         super::delivery::connection_ended(&inner);
         match ended {
@@ -54,7 +51,7 @@ pub async fn run(inner: Rc<Inner>) {
                 if opened {
                     tracker.opened(opened_at);
                 }
-                if page.as_ref().is_some_and(|p| p.hidden.get()) {
+                if paused || page.as_ref().is_some_and(|p| p.hidden.get()) {
                     continue; // paused on purpose: reconnect once visible, no backoff
                 }
                 let delay = tracker.next_delay(WebClock.now_ms(), inner.delivery.server_retry(), &MathRandom);
@@ -75,8 +72,43 @@ pub async fn run(inner: Rc<Inner>) {
     super::delivery::closed(&inner);
 }
 
+/// Runs one connection. While the page is hidden (`pauseWhenHidden`) its fetch is aborted —
+/// also one that starts after the page was hidden, e.g. once an async `headers` provider
+/// returns — and the second value is `true`: the connection ended to pause, not because it
+/// failed, even if the page is visible again by the time the abort has ended it. An
+/// `EventSource` is left open: a new one could not resume from `Last-Event-ID`.
+async fn connect(inner: &Rc<Inner>, page: Option<&PageHooks>) -> (Ended, bool) {
+    let mut connection = pin!(async {
+        match inner.options.transport {
+            Transport::Fetch => connection::fetch(inner).await,
+            Transport::EventSource => connection::event_source(inner).await,
+        }
+    });
+    let mut paused = false;
+    let ended = futures::future::poll_fn(|cx| {
+        let poll = connection.as_mut().poll(cx);
+        if let (Poll::Pending, Some(page)) = (&poll, page) {
+            if page.hidden.get() {
+                if let Some(c) = inner.current.borrow_mut().take() {
+                    c.abort();
+                    paused = true;
+                }
+            }
+            *page.waker.borrow_mut() = Some(cx.waker().clone());
+        }
+        poll
+    })
+    .await;
+    (ended, paused)
+}
+
 /// Sleeps `ms` unless the stream closes first or the page comes back `online` (then `true`).
 async fn wait(inner: &Inner, ms: u64, page: Option<&PageHooks>) -> bool {
+    if let Some(page) = page {
+        // Only an `online` that comes while waiting counts: one from while the connection was
+        // still up says nothing about the failure being waited out.
+        page.kick.set(false);
+    }
     let mut sleep = WebClock.sleep(ms);
     let mut closed = pin!(inner.closed.aborted());
     futures::future::poll_fn(|cx| {
@@ -105,12 +137,14 @@ struct PageHooks {
 }
 
 impl PageHooks {
-    fn install(inner: &Rc<Inner>) -> Option<PageHooks> {
+    fn install(inner: &Inner) -> Option<PageHooks> {
         let opts = &inner.options;
         if !opts.pause_when_hidden && !opts.reconnect_on_online {
             return None;
         }
-        let hidden = Rc::new(Cell::new(false));
+        // A stream opened in a background tab must not connect until the tab is shown: no
+        // `visibilitychange` will tell, the page is hidden already.
+        let hidden = Rc::new(Cell::new(opts.pause_when_hidden && sys::page_hidden()));
         let kick = Rc::new(Cell::new(false));
         let waker: Rc<RefCell<Option<Waker>>> = Rc::default();
         let wake = {
@@ -128,13 +162,10 @@ impl PageHooks {
             Some(js)
         };
         let (on_hidden, on_visible) = if opts.pause_when_hidden {
-            let (h, target, w) = (hidden.clone(), inner.clone(), wake.clone());
+            // The driver, woken, aborts the live connection (see `connect`) and waits for `visible`.
+            let (h, w) = (hidden.clone(), wake.clone());
             let on_hidden = hook(Closure::new(move || {
                 h.set(true);
-                // Drop the live connection; the driver waits for `visible` before reconnecting.
-                if let Some(c) = target.current.borrow_mut().take() {
-                    c.abort();
-                }
                 w();
             }));
             let (h, w) = (hidden.clone(), wake.clone());

@@ -41,6 +41,9 @@ extern "C" {
         on_visible: Option<Function>,
         on_online: Option<Function>,
     ) -> Function;
+    /// `document.visibilityState === 'hidden'`; `false` where there is no document.
+    #[wasm_bindgen(js_name = pageHidden)]
+    pub fn page_hidden() -> bool;
     /// `[options, null]` or `[null, [field, reason]]`.
     #[wasm_bindgen(js_name = readStreamOptions)]
     pub fn read_stream_options(url: &JsValue, options: &JsValue) -> Array;
