@@ -25,6 +25,6 @@ mod stream;
 mod sys;
 mod types;
 
-pub use coordinator::TransactionCoordinator;
+pub use coordinator::{check_http_transaction, TransactionCoordinator};
 pub use sse::SseParser;
 pub use stream::NotificationStream;
