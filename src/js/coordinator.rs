@@ -17,12 +17,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use gloo_events::EventListener;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;
 
+use super::abort::AbortListener;
 use super::definition::parse;
 use super::error::Error;
 use super::http::{is_notification_source, HttpRunner};
@@ -311,7 +311,7 @@ struct Common {
     options: JsValue,
     transaction_id: JsValue,
     cancel: CancelToken,
-    listener: Option<EventListener>,
+    listener: Option<AbortListener>,
 }
 
 impl Common {
@@ -337,7 +337,7 @@ impl Common {
                 cancel.abort(FailureKind::Aborted);
             }
             let token = cancel.clone();
-            EventListener::once(&signal, "abort", move |_| token.abort(FailureKind::Aborted))
+            AbortListener::once(&signal, move || token.abort(FailureKind::Aborted))
         });
         Ok(common(transaction_id, cancel, listener))
     }

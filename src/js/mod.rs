@@ -11,6 +11,7 @@
 //! * [`sys`] — raw bindings to `glue.js`, which builds objects in one crossing;
 //! * [`types`] — the public TypeScript declarations.
 
+mod abort;
 mod coordinator;
 mod definition;
 mod error;
