@@ -170,6 +170,32 @@ export function lifecycleNotification(event) {
   });
 }
 
+/**
+ * A subscription to `tenant`'s notifications from inside the Worker (a transaction's `await`
+ * steps): `fetch` opens the hub object's stream directly (no token: the caller already knows the
+ * tenant), for `new NotificationStream(url, { fetch })`, and `close` drops every subscriber it
+ * opened — workerd never tells the object when a reader goes away.
+ */
+export function hubSubscription(env, tenant) {
+  const stub = hubStub(env, tenant);
+  const opened = new Set();
+  return {
+    fetch(_url, init = {}) {
+      const subscription = crypto.randomUUID();
+      opened.add(subscription);
+      const headers = new Headers(init.headers);
+      headers.set(TENANT_HEADER, tenant);
+      headers.set(SUBSCRIPTION_HEADER, subscription);
+      return stub.fetch('https://hub.internal/subscribe', { headers, signal: init.signal });
+    },
+    close() {
+      const gone = [...opened].map((id) => stub.unsubscribe(id).catch(() => {}));
+      opened.clear();
+      return Promise.all(gone);
+    },
+  };
+}
+
 /** The tenant's hub object. */
 export function hubStub(env, tenant) {
   return env.HUB.get(env.HUB.idFromName(`tenant:${tenant}`));
@@ -178,7 +204,7 @@ export function hubStub(env, tenant) {
 let tokenCache = { source: undefined, map: new Map() };
 
 /** `{ tenant, publish }` for the request's bearer token, or null. Throws on a bad HUB_TOKENS. */
-function authenticate(request, env) {
+export function authenticate(request, env) {
   const match = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(request.headers.get('authorization') ?? '');
   if (match === null) return null;
   if (tokenCache.source !== env.HUB_TOKENS) tokenCache = { source: env.HUB_TOKENS, map: parseTokens(env.HUB_TOKENS) };
@@ -217,7 +243,7 @@ async function readBody(request, maxBytes) {
   return new TextDecoder().decode(bytes);
 }
 
-function unauthorized() {
+export function unauthorized() {
   const response = problem(401, 'Unauthorized', 'a valid bearer token is required');
   response.headers.set('www-authenticate', 'Bearer realm="edgesaga"');
   return response;
@@ -227,7 +253,7 @@ function tooLarge(maxBytes) {
   return problem(413, 'NotificationSchemaError', `the notification is over the hub's maxBytes (${maxBytes})`, 'too_large');
 }
 
-function problem(status, name, message, reason) {
+export function problem(status, name, message, reason) {
   return Response.json({ error: { name, message, reason: reason ?? null, field: null } }, { status });
 }
 

@@ -2,13 +2,16 @@
 // isolate and routes requests.
 //
 //   /events          the notification hub (worker/hub.js): POST publishes, GET streams (SSE)
-//   /transactions    (next: transaction routes, publishing their lifecycle to the hub)
+//   /transactions    declarative transactions (worker/transactions.js): POST runs one, GET
+//                    /transactions/:id reports it; each in its own journaled Durable Object
 
 import wasm from '../pkg/edgesaga_bg.wasm';
 import { initSync } from '../pkg/edgesaga.js';
 import { handleEvents } from './hub.js';
+import { handleTransactions } from './transactions.js';
 
 export { HubObject } from './hub.js';
+export { TransactionObject } from './transactions.js';
 
 initSync({ module: wasm });
 
@@ -16,11 +19,7 @@ export default {
   async fetch(request, env, ctx) {
     const { pathname } = new URL(request.url);
     if (pathname === '/events') return handleEvents(request, env, ctx);
-
-    // ── transactions ─────────────────────────────────────────────────────────────────────
-    // Routes under /transactions go here. Publish each public lifecycle event to the caller's
-    // tenant with `publishLifecycle(env, tenant, event)` from './hub.js' (e.g. from the
-    // coordinator's `onEvent`); it drops checkpoints and strips errors to name + message.
+    if (pathname === '/transactions' || pathname.startsWith('/transactions/')) return handleTransactions(request, env);
 
     return Response.json({ error: { name: 'NotFound', message: `no route for ${pathname}` } }, { status: 404 });
   },

@@ -17,12 +17,12 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use gloo_events::EventListener;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;
 
+use super::abort::AbortListener;
 use super::definition::parse;
 use super::error::Error;
 use super::http::{is_notification_source, HttpRunner};
@@ -34,7 +34,7 @@ use super::{journal, report, sys};
 use crate::bus::{Emitter, WILDCARD};
 use crate::json::Json;
 use crate::platform::web::{MathRandom, WebClock};
-use crate::saga::http::parse_definition;
+use crate::saga::http::{parse_definition, HttpTransaction};
 use crate::saga::recovery::Recovery;
 use crate::saga::{resume, CancelToken, DefinitionError, EventKind, FailureKind, Host, StepRunner, TransactionDef};
 
@@ -126,26 +126,9 @@ impl TransactionCoordinator {
     }
 
     fn start_http(&self, definition: &JsValue, options: JsValue) -> Result<Promise, JsValue> {
-        let definition_error = |e| JsValue::from(Error::from(e));
-        let text = match definition.as_string() {
-            Some(text) => text,
-            None => js_sys::JSON::stringify(definition).ok().and_then(|t| t.as_string()).ok_or_else(|| {
-                definition_error(DefinitionError::new("definition", "must be JSON text or a JSON-serialisable object"))
-            })?,
-        };
-        let tx = Rc::new(parse_definition(&text).map_err(definition_error)?);
         let common = Common::read(&options)?;
         let context_js = common.get("context");
-        let context = if context_js.is_undefined() || context_js.is_null() {
-            Json::Object(Vec::new())
-        } else {
-            let text = js_sys::JSON::stringify(&context_js).ok().and_then(|t| t.as_string()).unwrap_or_default();
-            match Json::parse(&text, 64) {
-                Ok(json @ Json::Object(_)) => json,
-                _ => return Err(invalid("options.context", "must be a JSON object")),
-            }
-        };
-        tx.check_context(&context).map_err(definition_error)?;
+        let (tx, context) = check_http(definition, &context_js)?;
         let notifications = match common.get("notifications") {
             v if v.is_undefined() || v.is_null() => None,
             v if is_notification_source(&v) => Some(v),
@@ -289,12 +272,46 @@ fn checked(name: &str) -> Result<&str, JsValue> {
     }
 }
 
+/// `checkHttpTransaction(definition, context?)`: throws the `DefinitionError` (naming the
+/// field) that `executeHttpTransaction` would reject with, without running anything — so a
+/// Worker can answer 400 before it hands the transaction to a Durable Object.
+#[wasm_bindgen(js_name = checkHttpTransaction)]
+pub fn check_http_transaction(
+    #[wasm_bindgen(unchecked_param_type = "HttpTransactionDefinition | string")] definition: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "{ [key: string]: JsonValue } | null")] context: Option<Object>,
+) -> Result<(), JsValue> {
+    check_http(&definition, &context.map_or(JsValue::UNDEFINED, Into::into)).map(drop)
+}
+
+/// Parses and checks a declarative definition and the context it will run with.
+fn check_http(definition: &JsValue, context_js: &JsValue) -> Result<(Rc<HttpTransaction>, Json), JsValue> {
+    let definition_error = |e| JsValue::from(Error::from(e));
+    let text = match definition.as_string() {
+        Some(text) => text,
+        None => js_sys::JSON::stringify(definition).ok().and_then(|t| t.as_string()).ok_or_else(|| {
+            definition_error(DefinitionError::new("definition", "must be JSON text or a JSON-serialisable object"))
+        })?,
+    };
+    let tx = Rc::new(parse_definition(&text).map_err(definition_error)?);
+    let context = if context_js.is_undefined() || context_js.is_null() {
+        Json::Object(Vec::new())
+    } else {
+        let text = js_sys::JSON::stringify(context_js).ok().and_then(|t| t.as_string()).unwrap_or_default();
+        match Json::parse(&text, 64) {
+            Ok(json @ Json::Object(_)) => json,
+            _ => return Err(invalid("options.context", "must be a JSON object")),
+        }
+    };
+    tx.check_context(&context).map_err(definition_error)?;
+    Ok((tx, context))
+}
+
 /// What both kinds of transaction read from their options: the id and the caller's signal.
 struct Common {
     options: JsValue,
     transaction_id: JsValue,
     cancel: CancelToken,
-    listener: Option<EventListener>,
+    listener: Option<AbortListener>,
 }
 
 impl Common {
@@ -320,7 +337,7 @@ impl Common {
                 cancel.abort(FailureKind::Aborted);
             }
             let token = cancel.clone();
-            EventListener::once(&signal, "abort", move |_| token.abort(FailureKind::Aborted))
+            AbortListener::once(&signal, move || token.abort(FailureKind::Aborted))
         });
         Ok(common(transaction_id, cancel, listener))
     }

@@ -11,6 +11,7 @@
 //! * [`sys`] — raw bindings to `glue.js`, which builds objects in one crossing;
 //! * [`types`] — the public TypeScript declarations.
 
+mod abort;
 mod coordinator;
 mod definition;
 mod error;
@@ -25,6 +26,6 @@ mod stream;
 mod sys;
 mod types;
 
-pub use coordinator::TransactionCoordinator;
+pub use coordinator::{check_http_transaction, TransactionCoordinator};
 pub use sse::SseParser;
 pub use stream::NotificationStream;

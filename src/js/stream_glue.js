@@ -3,7 +3,8 @@
 
 // Opens one fetch-stream connection. Resolves to [status, contentType, reader] (reader is null
 // when there is no body), rejects on a network error or an abort.
-export async function openFetch(url, method, headers, body, credentials, lastEventId, signal) {
+// `fetchFn`: the `fetch` option (a Durable Object stub's or a service binding's), else the global.
+export async function openFetch(url, method, headers, body, credentials, lastEventId, signal, fetchFn) {
   const h = new Headers(headers ?? undefined);
   h.set('Accept', 'text/event-stream');
   h.set('Cache-Control', 'no-cache');
@@ -11,7 +12,7 @@ export async function openFetch(url, method, headers, body, credentials, lastEve
   const init = { method: method ?? 'GET', headers: h, signal, cache: 'no-store' };
   if (body !== undefined && body !== null) init.body = body;
   if (credentials) init.credentials = credentials;
-  const response = await fetch(url, init);
+  const response = await (fetchFn ?? fetch)(url, init);
   const reader = response.body ? response.body.getReader() : null;
   return [response.status, response.headers.get('content-type') ?? '', reader];
 }
@@ -94,6 +95,7 @@ export function readStreamOptions(url, o) {
     ['credentials', (v) => v === 'omit' || v === 'same-origin' || v === 'include', "'omit', 'same-origin' or 'include'"],
     ['headers', (v) => typeof v === 'function' || (typeof v === 'object' && !Array.isArray(v)), 'an object or a function returning one'],
     ['signal', (v) => typeof AbortSignal === 'function' && v instanceof AbortSignal, 'an AbortSignal'],
+    ['fetch', (v) => typeof v === 'function', 'a function (url, init) => Promise<Response>'],
     ['lastEventId', (v) => typeof v === 'string', 'a string'],
     ['store', (v) => typeof v === 'object' && typeof v.get === 'function' && typeof v.set === 'function', 'an object with get(key) and set(key, value)'],
     ['storeKey', (v) => typeof v === 'string' && v.length > 0, 'a non-empty string'],
@@ -130,8 +132,8 @@ export function readStreamOptions(url, o) {
       if (typeof out.filter[k] !== 'string') return fail(`options.filter.${k}`, 'must be a string');
     }
   }
-  if (out.transport === 'eventsource' && (out.method || out.body || out.headers)) {
-    return fail('options.transport', "'eventsource' cannot send custom headers, a method or a body; use 'fetch'");
+  if (out.transport === 'eventsource' && (out.method || out.body || out.headers || out.fetch)) {
+    return fail('options.transport', "'eventsource' cannot send custom headers, a method or a body, nor use options.fetch; use 'fetch'");
   }
   // EventSource cannot send Last-Event-ID on its first request, so it cannot resume a stored
   // position: refuse rather than silently redeliver everything.

@@ -261,3 +261,22 @@ test('close() and an aborted signal end the stream and its connection for good',
   assert.equal(ctx.server.connections.length, 2, 'a closed stream reconnected');
   assert.equal(viaClose.states.at(-1).state, 'closed');
 });
+
+test('options.fetch replaces the global fetch, for every connection (a Worker binding, a proxy)', async () => {
+  ctx.server.publish(lightweight(1));
+  const calls = [];
+  const viaProxy = (url, init) => {
+    calls.push({ url, accept: new Headers(init.headers).get('accept'), lastEventId: new Headers(init.headers).get('last-event-id') });
+    const headers = new Headers(init.headers);
+    headers.set('authorization', 'Bearer via-proxy');
+    return fetch(url, { ...init, headers });
+  };
+  const log = open({ fetch: viaProxy });
+  await seen(log, 1);
+  assert.ok(calls.length >= 1);
+  assert.equal(calls[0].url, ctx.server.url);
+  assert.equal(calls[0].accept, 'text/event-stream');
+  assert.equal(ctx.server.connections[0].headers.authorization, 'Bearer via-proxy', 'the server saw the proxy, not the global fetch');
+  assert.throws(() => open({ fetch: 'nope' }), (e) => e.field === 'options.fetch');
+  assert.throws(() => open({ fetch: viaProxy, transport: 'eventsource' }), (e) => e.field === 'options.transport');
+});

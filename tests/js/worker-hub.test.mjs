@@ -5,196 +5,14 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import { Miniflare } from 'miniflare';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PKG = new URL('../../pkg/', import.meta.url);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const decoder = new TextDecoder();
+import { WRANGLER, HEARTBEAT_MS, pkg, sleep, eventually, startWorker, client, note } from './worker-harness.mjs';
 
-async function eventually(check, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(20);
-  }
-}
-
-// `npm run build` may be rewriting pkg/ while this file loads: retry a few times.
-async function loadPkg() {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const mod = await import(new URL(`edgesaga.js?hub=${attempt}`, PKG));
-      mod.initSync({ module: readFileSync(new URL('edgesaga_bg.wasm', PKG)) });
-      if (typeof mod.NotificationHub !== 'function') throw new Error('pkg/ exports no NotificationHub (npm run build)');
-      return mod;
-    } catch (error) {
-      if (attempt >= 5) throw error;
-      await sleep(5000);
-    }
-  }
-}
-const { SseParser, NotificationStream } = await loadPkg();
-
-// ── wrangler.toml ─────────────────────────────────────────────────────────────────────────
-
-/** The TOML this repository's wrangler.toml uses: tables, arrays of tables, strings, booleans,
- *  integers and arrays of strings. Throws on anything else rather than guess. */
-function parseToml(text) {
-  const root = {};
-  let table = root;
-  const at = (path, arrayOfTables) => {
-    let node = root;
-    path.forEach((key, i) => {
-      const last = i === path.length - 1;
-      if (last && arrayOfTables) {
-        node[key] ??= [];
-        node[key].push({});
-        node = node[key].at(-1);
-      } else {
-        node[key] ??= {};
-        node = Array.isArray(node[key]) ? node[key].at(-1) : node[key];
-      }
-    });
-    return node;
-  };
-  const value = (v) => {
-    if (v.startsWith('"')) return JSON.parse(v);
-    if (v.startsWith("'")) return v.slice(1, -1);
-    if (v === 'true' || v === 'false') return v === 'true';
-    if (/^-?\d+$/.test(v)) return Number(v);
-    if (v.startsWith('[')) return v.slice(1, -1).split(',').map((s) => s.trim()).filter(Boolean).map(value);
-    throw new Error(`wrangler.toml: unsupported value ${v}`);
-  };
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/^\s+/, '');
-    if (line === '' || line.startsWith('#')) continue;
-    let m;
-    if ((m = /^\[\[([\w.]+)\]\]\s*(#.*)?$/.exec(line))) table = at(m[1].split('.'), true);
-    else if ((m = /^\[([\w.]+)\]\s*(#.*)?$/.exec(line))) table = at(m[1].split('.'), false);
-    else if ((m = /^([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\[[^\]]*\]|[\w.-]+)\s*(#.*)?$/.exec(line))) table[m[1]] = value(m[2]);
-    else throw new Error(`wrangler.toml: cannot read ${JSON.stringify(raw)}`);
-  }
-  return root;
-}
-
-const WRANGLER = parseToml(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'));
-const HEARTBEAT_MS = 200;
-const TOKENS = {
-  'pub-acme': { tenant: 'acme', publish: true },
-  'sub-acme': { tenant: 'acme', publish: false },
-  'pub-globex': { tenant: 'globex', publish: true },
-  'sub-globex': { tenant: 'globex' },
-};
-
-/** Miniflare options equivalent to `wrangler dev` with wrangler.toml. */
-function workerOptions({ persist, script } = {}) {
-  const sqlite = new Set(WRANGLER.migrations.flatMap((m) => m.new_sqlite_classes ?? []));
-  const durableObjects = Object.fromEntries(WRANGLER.durable_objects.bindings.map((b) => [
-    b.name, { className: b.class_name, useSQLite: sqlite.has(b.class_name) },
-  ]));
-  const options = {
-    modules: true,
-    modulesRoot: ROOT,
-    scriptPath: join(ROOT, WRANGLER.main),
-    modulesRules: [
-      { type: 'ESModule', include: ['**/*.js'] },
-      { type: 'CompiledWasm', include: ['**/*.wasm'] },
-    ],
-    compatibilityDate: WRANGLER.compatibility_date,
-    compatibilityFlags: WRANGLER.compatibility_flags ?? [],
-    durableObjects,
-    bindings: { ...WRANGLER.vars, HUB_HEARTBEAT_MS: String(HEARTBEAT_MS), HUB_TOKENS: JSON.stringify(TOKENS) },
-  };
-  if (persist) options.durableObjectsPersist = persist;
-  if (script) {
-    // An entry written here, next to the real one (so its imports resolve the same way).
-    options.script = script;
-    options.scriptPath = join(ROOT, 'worker', '__test_entry__.js');
-  }
-  return options;
-}
-
-/** A running Worker; `npm run build` may be rewriting pkg/: retry. */
-async function startWorker(options) {
-  for (let attempt = 1; ; attempt++) {
-    let mf;
-    try {
-      if (!existsSync(new URL('edgesaga_bg.wasm', PKG))) throw new Error('pkg/ is not built (npm run build)');
-      mf = new Miniflare(workerOptions(options));
-      const url = await mf.ready;
-      // The module loads on the first request: prove it does.
-      const res = await fetch(new URL('/events', url));
-      if (res.status !== 401) throw new Error(`the Worker answered ${res.status}: ${await res.text()}`);
-      return { mf, url };
-    } catch (error) {
-      await mf?.dispose().catch(() => {});
-      if (attempt >= 5) throw error;
-      await sleep(5000);
-    }
-  }
-}
-
-// ── clients ───────────────────────────────────────────────────────────────────────────────
-
-function client(url) {
-  const opened = [];
-  const publish = async (token, body, headers = {}) => {
-    const res = await fetch(new URL('/events', url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
-  };
-  /** Opens a stream; `events` fills as they arrive ({ type, data, lastEventId }), `raw` too. */
-  const subscribe = async (token, { lastEventId, query = '', headers = {} } = {}) => {
-    const abort = new AbortController();
-    const h = { accept: 'text/event-stream', ...headers };
-    if (token) h.authorization = `Bearer ${token}`;
-    if (lastEventId !== undefined) h['last-event-id'] = lastEventId;
-    const res = await fetch(new URL(`/events${query}`, url), { headers: h, signal: abort.signal });
-    const sub = { status: res.status, headers: res.headers, events: [], raw: '', ended: false, close: () => abort.abort() };
-    opened.push(sub);
-    if (res.status !== 200) {
-      sub.body = await res.json();
-      return sub;
-    }
-    const parser = new SseParser();
-    sub.done = (async () => {
-      try {
-        for await (const chunk of res.body) {
-          sub.raw += decoder.decode(chunk, { stream: true });
-          sub.events.push(...parser.feed(chunk));
-        }
-      } catch {
-        // aborted
-      }
-      sub.ended = true;
-    })();
-    sub.notifications = () => sub.events.filter((e) => e.type !== 'hub.gap').map((e) => ({ id: e.lastEventId, type: e.type, ...JSON.parse(e.data) }));
-    return sub;
-  };
-  const closeAll = async () => {
-    for (const sub of opened.splice(0)) {
-      sub.close();
-      await sub.done;
-    }
-  };
-  return { publish, subscribe, closeAll };
-}
-
-const note = (type, entityId, extra = {}) => ({ type, entityId, ...extra });
+const { NotificationStream } = pkg;
 
 // ── tests ─────────────────────────────────────────────────────────────────────────────────
 
@@ -205,8 +23,14 @@ describe('wrangler.toml', () => {
     assert.match(WRANGLER.compatibility_date, /^\d{4}-\d{2}-\d{2}$/);
     assert.ok(WRANGLER.compatibility_date >= '2024-04-03', 'Durable Object RPC needs 2024-04-03 or later');
     assert.ok(WRANGLER.compatibility_flags.includes('enable_request_signal'));
-    assert.deepEqual(WRANGLER.durable_objects.bindings, [{ name: 'HUB', class_name: 'HubObject' }]);
-    assert.deepEqual(WRANGLER.migrations, [{ tag: 'v1', new_sqlite_classes: ['HubObject'] }]);
+    assert.deepEqual(WRANGLER.durable_objects.bindings, [
+      { name: 'HUB', class_name: 'HubObject' },
+      { name: 'TRANSACTIONS', class_name: 'TransactionObject' },
+    ]);
+    assert.deepEqual(WRANGLER.migrations, [
+      { tag: 'v1', new_sqlite_classes: ['HubObject'] },
+      { tag: 'v2', new_sqlite_classes: ['TransactionObject'] },
+    ]);
     for (const v of ['HUB_HEARTBEAT_MS', 'HUB_MAX_EVENTS', 'HUB_MAX_BYTES']) assert.match(WRANGLER.vars[v], /^\d+$/, v);
     const tokens = JSON.parse(WRANGLER.vars.HUB_TOKENS);
     assert.ok(Object.values(tokens).every((t) => typeof t.tenant === 'string' && typeof t.publish === 'boolean'));

@@ -82,6 +82,7 @@ pub async fn fetch(inner: &Rc<Inner>) -> Ended {
         opts.credentials.clone(),
         &last_event_id,
         &controller.signal(),
+        &opts.fetch,
     );
     let response: Array = match race(inner, JsFuture::from(request), opts.heartbeat_timeout_ms).await {
         Err(Interrupted::Closed) => return Ended::Closed,

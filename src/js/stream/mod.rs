@@ -31,6 +31,7 @@ use wasm_bindgen::prelude::*;
 
 use self::delivery::Delivery;
 use self::options::Options;
+use super::abort::AbortListener;
 use super::error::Error;
 use super::sys as glue;
 use crate::saga::{CancelToken, FailureKind};
@@ -121,7 +122,7 @@ impl Inner {
 #[wasm_bindgen]
 pub struct NotificationStream {
     inner: Rc<Inner>,
-    _signal: Option<gloo_events::EventListener>,
+    _signal: Option<AbortListener>,
 }
 
 #[wasm_bindgen]
@@ -159,7 +160,7 @@ impl NotificationStream {
                 inner.shut();
             }
             let target = inner.clone();
-            gloo_events::EventListener::once(&signal, "abort", move |_| target.shut())
+            AbortListener::once(&signal, move || target.shut())
         });
         wasm_bindgen_futures::spawn_local(driver::run(inner.clone()));
         Ok(NotificationStream { inner, _signal: signal })

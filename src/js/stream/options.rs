@@ -24,6 +24,8 @@ pub struct Options {
     pub credentials: Option<String>,
     /// An object, a provider function, or undefined.
     pub headers: JsValue,
+    /// The `fetch` to connect with (a Durable Object stub's, a service binding's), or undefined.
+    pub fetch: JsValue,
     pub signal: Option<web_sys::AbortSignal>,
     pub last_event_id: Option<String>,
     pub store: Option<Object>,
@@ -85,6 +87,7 @@ impl Options {
             body: string(o, "body"),
             credentials: string(o, "credentials"),
             headers: get(o, "headers"),
+            fetch: get(o, "fetch"),
             signal: get(o, "signal").dyn_into().ok(),
             last_event_id: string(o, "lastEventId"),
             store: Some(get(o, "store")).filter(JsValue::is_object).map(JsCast::unchecked_into),

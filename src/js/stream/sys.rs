@@ -15,6 +15,7 @@ extern "C" {
         credentials: Option<String>,
         last_event_id: &str,
         signal: &web_sys::AbortSignal,
+        fetch: &JsValue,
     ) -> Promise;
     /// A `Uint8Array`, or `null` at the end of the body.
     #[wasm_bindgen(js_name = readChunk)]

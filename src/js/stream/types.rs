@@ -53,6 +53,11 @@ export interface NotificationStreamOptions {
   transport?: 'fetch' | 'eventsource';
   /** Static headers, or a provider called before every (re)connection (token refresh). */
   headers?: Record<string, string> | HeadersProvider;
+  /**
+   * The `fetch` to connect with, instead of the global one: a Durable Object stub's or a
+   * service binding's `fetch` in a Worker, or a wrapper (proxy, auth, instrumentation).
+   */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
   method?: string;
   body?: string;
   credentials?: RequestCredentials;

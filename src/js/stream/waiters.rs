@@ -6,6 +6,7 @@ use std::rc::Rc;
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::super::abort::AbortListener;
 use super::delivery::{route, to_js};
 use super::{sys, Inner};
 use crate::notify::notification::Notification;
@@ -118,7 +119,7 @@ pub fn wait_for(inner: &Rc<Inner>, pattern: &str, predicate: Option<Function>, o
     let aborted = CancelToken::new();
     let listener = signal.map(|s| {
         let a = aborted.clone();
-        gloo_events::EventListener::once(&s, "abort", move |_| a.abort(FailureKind::Aborted))
+        AbortListener::once(&s, move || a.abort(FailureKind::Aborted))
     });
     wasm_bindgen_futures::spawn_local(async move {
         let _listener = listener;
