@@ -135,6 +135,11 @@ export function readStreamOptions(url, o) {
   if (out.transport === 'eventsource' && (out.method || out.body || out.headers || out.fetch)) {
     return fail('options.transport', "'eventsource' cannot send custom headers, a method or a body, nor use options.fetch; use 'fetch'");
   }
+  // A new EventSource cannot send Last-Event-ID, so pausing it while hidden would lose what was
+  // published meanwhile; and it reconnects on its own, so `online` has nothing to add.
+  if (out.transport === 'eventsource' && (out.pauseWhenHidden || out.reconnectOnOnline)) {
+    return fail(out.pauseWhenHidden ? 'options.pauseWhenHidden' : 'options.reconnectOnOnline', "works with the 'fetch' transport only");
+  }
   // EventSource cannot send Last-Event-ID on its first request, so it cannot resume a stored
   // position: refuse rather than silently redeliver everything.
   if (out.transport === 'eventsource' && (out.store || out.lastEventId)) {

@@ -280,3 +280,9 @@ test('options.fetch replaces the global fetch, for every connection (a Worker bi
   assert.throws(() => open({ fetch: 'nope' }), (e) => e.field === 'options.fetch');
   assert.throws(() => open({ fetch: viaProxy, transport: 'eventsource' }), (e) => e.field === 'options.transport');
 });
+
+test('the page hooks are refused with the eventsource transport, naming the option', () => {
+  // A new EventSource cannot send Last-Event-ID (a pause would lose events) and reconnects by itself.
+  assert.throws(() => open({ transport: 'eventsource', pauseWhenHidden: true }), (e) => e.field === 'options.pauseWhenHidden');
+  assert.throws(() => open({ transport: 'eventsource', reconnectOnOnline: true }), (e) => e.field === 'options.reconnectOnOnline');
+});

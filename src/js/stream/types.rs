@@ -88,9 +88,12 @@ export interface NotificationStreamOptions {
   maxEventBytes?: number;
   /** The envelope major `version` understood (default 1). */
   supportedMajorVersion?: number;
-  /** Pause while the page is hidden (browser only). */
+  /**
+   * Close the connection while the page is hidden and reconnect (with `Last-Event-ID`, no
+   * backoff) when it is shown again. Browser pages, `'fetch'` transport only.
+   */
   pauseWhenHidden?: boolean;
-  /** Reconnect at once when the browser comes back online. */
+  /** Reconnect at once, backoff reset, when the browser comes back online. `'fetch'` transport only. */
   reconnectOnOnline?: boolean;
   /** Named SSE event types to listen to with the `'eventsource'` transport (besides `message`). */
   eventTypes?: string[];
