@@ -23,6 +23,7 @@ use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;
 
 use super::abort::AbortListener;
+use super::browser_storage::TransactionLock;
 use super::definition::parse;
 use super::error::Error;
 use super::http::{is_notification_source, HttpRunner};
@@ -179,6 +180,12 @@ impl TransactionCoordinator {
         wasm_bindgen_futures::future_to_promise(async move {
             let host = Host { clock: &WebClock, rng: &MathRandom, observer: &observer };
             let id: Rc<str> = transaction_id.as_string().unwrap_or_default().into();
+            // A journaled transaction runs in one tab at a time; the next one waits, then
+            // resumes from (or finds finished in) the journal.
+            let _lock = match &observer.journal {
+                Some(_) => Some(TransactionLock::acquire(&transaction_id).await?),
+                None => None,
+            };
             let recovery = match &observer.journal {
                 Some(journal) => journal::recover(journal, &transaction_id, &view.names, &view.results).await?,
                 None => None,

@@ -6,12 +6,14 @@
 //! * [`http`] — runs declarative transactions: each step a `fetch` or a wait for a notification;
 //! * [`observer`] — lifecycle events to listeners, checkpoints to the journal;
 //! * [`journal`] — the journal's record format, written and read back to resume;
+//! * [`browser_storage`] — IndexedDB/localStorage journal and store for pages, Web Locks;
 //! * [`report`] / [`error`] — the result object and real JS `Error`s with stable names;
 //! * [`sse`] — `SseParser`, the SSE parser with each chunk's events batched into one crossing;
 //! * [`sys`] — raw bindings to `glue.js`, which builds objects in one crossing;
 //! * [`types`] — the public TypeScript declarations.
 
 mod abort;
+mod browser_storage;
 mod coordinator;
 mod definition;
 mod error;
@@ -26,6 +28,7 @@ mod stream;
 mod sys;
 mod types;
 
+pub use browser_storage::open_browser_storage;
 pub use coordinator::{check_http_transaction, TransactionCoordinator};
 pub use sse::SseParser;
 pub use stream::NotificationStream;
