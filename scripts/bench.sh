@@ -5,5 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh
 node bench/saga.mjs
 node bench/sse.mjs
+# The Worker: a 3-step declarative transaction under local workerd (~1 min).
+node bench/worker.mjs
 # Native parser throughput (criterion, ~15 s once built).
 cargo bench --quiet --bench sse_parser

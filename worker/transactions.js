@@ -155,7 +155,8 @@ export class TransactionObject extends DurableObject {
     const finished = await storage.get(RESULT_KEY);
     if (finished !== undefined) return finished;
     const { definition, context, transactionId, tenant } = await storage.get(REQUEST_KEY);
-    const { stream, close } = hubNotifications(this.env, tenant);
+    // Only a definition with an `await` step listens to the hub.
+    const { stream, close } = awaits(definition) ? hubNotifications(this.env, tenant) : NO_NOTIFICATIONS;
     try {
       const coordinator = new TransactionCoordinator({
         journal: this.journal(),
@@ -164,7 +165,7 @@ export class TransactionObject extends DurableObject {
       const result = await coordinator.executeHttpTransaction(definition, {
         transactionId,
         context,
-        notifications: stream,
+        notifications: stream ?? undefined,
       });
       coordinator.free();
       const json = resultJson(result);
@@ -172,12 +173,17 @@ export class TransactionObject extends DurableObject {
       await storage.deleteAlarm();
       return json;
     } finally {
-      stream.close();
+      stream?.close();
       this.ctx.waitUntil(close());
     }
   }
 
-  /** The JournalStore: one storage key per record, in order; each put is durable once awaited. */
+  /**
+   * The JournalStore: one storage key per record, in order. `append` does not wait for the
+   * write: a Durable Object's output gate holds every outgoing message — the next step's
+   * request included — until the writes before it are durable, which is exactly "journaled
+   * before moving on", without a round trip per record.
+   */
   journal() {
     const storage = this.ctx.storage;
     let next = null;
@@ -188,9 +194,9 @@ export class TransactionObject extends DurableObject {
         next = records.length;
         return records;
       },
-      append: async (_id, record) => {
-        next ??= (await storage.list({ prefix: JOURNAL_PREFIX })).size;
-        await storage.put(key(next++), record);
+      append: (_id, record) => {
+        if (next === null) throw new Error('journal.append before load');
+        storage.put(key(next++), record);
       },
     };
   }
@@ -205,6 +211,14 @@ function hubNotifications(env, tenant) {
   const subscription = hubSubscription(env, tenant);
   const stream = new NotificationStream('https://hub.internal/subscribe', { fetch: subscription.fetch, lastEventId: '0' });
   return { stream, close: subscription.close };
+}
+
+const NO_NOTIFICATIONS = { stream: null, close: async () => {} };
+
+/** Whether a (checked) definition has an `await` step. */
+function awaits(definition) {
+  const steps = (typeof definition === 'string' ? JSON.parse(definition) : definition).steps;
+  return steps.some((s) => s.await !== undefined || s.kind === 'await');
 }
 
 /** Where each step stands, from the journal, while the transaction runs. */
