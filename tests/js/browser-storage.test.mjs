@@ -7,11 +7,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readFile, mkdir } from 'node:fs/promises';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
+import { sleep } from './waits.mjs';
 
 const PKG = new URL('../../pkg/', import.meta.url);
 const RESULTS = new URL('../../test-results/', import.meta.url);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The page: a 3-step transaction whose steps POST to /work with their idempotency key; step
 // `slow` answers after ?delay ms. It resumes whatever the storage says is unfinished on load.
@@ -98,10 +98,7 @@ before(async () => {
 after(() => server?.close());
 
 async function withBrowser(fn, { noIndexedDb = false } = {}) {
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const context = await browser.newContext();
     if (noIndexedDb) await context.addInitScript(() => { delete window.indexedDB; });

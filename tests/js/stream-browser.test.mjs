@@ -11,28 +11,16 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
+import { sleep, range, eventually } from './waits.mjs';
 import { startSseServer, lightweight, envelope, POISON, UNICODE } from './sse-server.mjs';
 import { startBrowserFront } from './stream-browser-server.mjs';
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const RESULTS = new URL('../../test-results/', import.meta.url);
 const TRANSPORTS = ['eventsource', 'fetch'];
 // The errors Chromium gives a request the server cut mid-body, or that close() aborted.
 const CUT_OR_ABORTED = /ERR_INCOMPLETE_CHUNKED_ENCODING|ERR_ABORTED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET/;
 
-async function eventually(check, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(20);
-  }
-}
 
 let sse;
 let front;
@@ -41,11 +29,7 @@ let browser;
 before(async () => {
   sse = await startSseServer({ heartbeatMs: 0, historySize: 10_000 });
   front = await startBrowserFront({ upstream: sse.origin });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

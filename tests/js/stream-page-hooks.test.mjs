@@ -17,29 +17,19 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
+import { sleep, range, eventually as poll } from './waits.mjs';
 import { startSseServer, lightweight } from './sse-server.mjs';
 import { startBrowserFront } from './stream-browser-server.mjs';
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 // How long to watch for a reconnect that must not happen: one that skips a pause or a
 // backoff by mistake comes within milliseconds.
 const QUIET_MS = 800;
 // What "at once" means on a loaded 2-core machine: far below every delay it is compared with.
 const PROMPT_MS = 10_000;
 
-async function eventually(check, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(20);
-  }
-}
+// Slow conditions here (a browser, reconnect delays): a longer default wait.
+const eventually = (check, timeoutMs = 15_000) => poll(check, timeoutMs);
 
 let sse;
 let front;
@@ -48,11 +38,7 @@ let browser;
 before(async () => {
   sse = await startSseServer({ heartbeatMs: 0, historySize: 10_000 });
   front = await startBrowserFront({ upstream: sse.origin });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

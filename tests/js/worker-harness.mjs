@@ -6,23 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
+import { sleep, eventually } from './waits.mjs';
+
+export { sleep, eventually };
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PKG = new URL('../../pkg/', import.meta.url);
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const decoder = new TextDecoder();
 
-export async function eventually(check, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(20);
-  }
-}
 
 // `npm run build` may be rewriting pkg/ while this file loads: retry a few times.
 async function loadPkg() {
