@@ -15,10 +15,14 @@
 // the hub inside also keys every event by tenant, so one tenant's stream can never carry
 // another's events.
 //
-// Ids: strictly increasing per tenant, kept across restarts: each publish is acknowledged only
-// once the hub's snapshot (ids + replay buffer) is in Durable Object storage, and only then sent
-// to live subscribers. Each write stores the whole snapshot (up to HUB_MAX_BYTES); writes are
-// batched: publishes arriving during a write share the next one.
+// Ids: strictly increasing per tenant, kept across restarts, with the replay buffer. Storage is
+// incremental: one value per buffered event, `e:<id, 20 digits>` -> { tenant, frame } (listed
+// in id order), and `hub:meta` (the hub's id counter and eviction marks, a few dozen bytes). A
+// publish puts its event and the meta and deletes the events it evicted — one small write, not
+// awaited: the Durable Object's output gate holds the publish's response (and every other
+// message out of the object) until it is durable, so a publish is acknowledged only once it is
+// stored. Live subscribers get it only then too (`storage.sync()`, shared by the publishes that
+// arrive meanwhile). On start the hub is rebuilt from `hub:meta` and the `e:` values.
 //
 // Replay: a fresh subscriber (no Last-Event-ID) gets live events only; `lastEventId=0` replays
 // everything buffered. An id older than the buffer replays what is left after it; an id the hub
@@ -35,16 +39,24 @@ import { initSync, NotificationHub } from '../pkg/edgesaga.js';
 
 initSync({ module: wasm }); // a no-op when the entry did it first
 
-const SNAPSHOT_KEY = 'hub:snapshot';
-const LAST_ID_KEY = 'hub:lastId';
+const EVENT_PREFIX = 'e:';
+const META_KEY = 'hub:meta';
+/** Before events were stored one by one: the whole state in one value, and the counter. */
+const LEGACY_KEYS = ['hub:snapshot', 'hub:lastId'];
+/** At most this many keys per `storage.put` / `storage.delete` call. */
+const PUT_BATCH = 128;
+const DELETE_BATCH = 128;
 const TENANT_HEADER = 'x-edgesaga-hub-tenant';
 const SUBSCRIPTION_HEADER = 'x-edgesaga-hub-subscription';
 const HEARTBEAT = NotificationHub.heartbeatFrame();
 const GAP = NotificationHub.gapFrame();
 /** Bytes queued for one subscriber before it is dropped as too slow (it reconnects and replays). */
 const MAX_QUEUED_BYTES = 1 << 20;
-/** The largest HUB_MAX_BYTES honoured: a snapshot (buffer + a little) must fit one storage value. */
-const MAX_SNAPSHOT_BYTES = 1_900_000;
+/** The largest HUB_MAX_BYTES honoured: one event (at most HUB_MAX_BYTES) must fit one storage value. */
+const MAX_VALUE_BYTES = 1_900_000;
+
+/** The storage key of event `id` (its decimal text): zero-padded, so keys list in id order. */
+const eventKey = (id) => EVENT_PREFIX + String(id).padStart(20, '0');
 
 // ── the Worker side: authentication and routing ────────────────────────────────────────────
 
@@ -103,16 +115,38 @@ export async function handleEvents(request, env, ctx) {
 /**
  * A lifecycle listener for one request: `new TransactionCoordinator({ onEvent:
  * lifecyclePublisher(env, tenant, ctx) })` publishes each public lifecycle event to `tenant`'s
- * subscribers, in order (one stub: Durable Object calls through one stub arrive in call order),
- * each call kept alive with `ctx.waitUntil`. Returns what `publishLifecycle` resolves with.
+ * subscribers, in order. One call to the hub at a time, each kept alive with `ctx.waitUntil`:
+ * the events emitted together (in one microtask: a step's outcome and the progress), or while
+ * the call before is under way, go in the next call, stored by the hub in one write. Returns,
+ * per event, what `publishLifecycle` resolves with.
  */
 export function lifecyclePublisher(env, tenant, ctx) {
   const stub = hubStub(env, tenant);
+  let queued = null; // { texts, sent }: the next call, while it gathers events
+  let inFlight = Promise.resolve();
   return (event) => {
-    const done = publishLifecycle(env, tenant, event, stub);
-    ctx?.waitUntil(done.catch((error) => console.error('edgesaga hub: a lifecycle event was not published', error)));
-    return done;
+    const text = lifecycleNotification(event);
+    if (text === null) return Promise.resolve(null);
+    if (queued === null) {
+      const texts = [];
+      // After the call before it (so in order), with whatever was emitted meanwhile.
+      const sent = inFlight.then(() => {
+        if (queued?.texts === texts) queued = null;
+        return stub.publishMany(tenant, texts);
+      });
+      inFlight = sent.catch(() => {});
+      queued = { texts, sent };
+      ctx?.waitUntil(sent.catch((error) => console.error('edgesaga hub: lifecycle events were not published', error)));
+    }
+    const at = queued.texts.push(text) - 1;
+    return queued.sent.then((results) => published(results[at]));
   };
+}
+
+/** `{ id, delivered }` out of a hub's answer; throws its error. */
+function published(result) {
+  if (!result.ok) throw Object.assign(new Error(result.error.message), result.error);
+  return { id: result.id, delivered: result.delivered };
 }
 
 /**
@@ -125,9 +159,7 @@ export function lifecyclePublisher(env, tenant, ctx) {
 export async function publishLifecycle(env, tenant, event, stub = hubStub(env, tenant)) {
   const text = lifecycleNotification(event);
   if (text === null) return null;
-  const result = await stub.publish(tenant, text);
-  if (!result.ok) throw Object.assign(new Error(result.error.message), result.error);
-  return { id: result.id, delivered: result.delivered };
+  return published(await stub.publish(tenant, text));
 }
 
 const LIFECYCLE_TYPES = new Set([
@@ -267,37 +299,79 @@ function positiveInt(value) {
 export class HubObject extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
-    // The snapshot is one storage value (at most 2 MB with its key): keep the buffer under that.
-    const maxBytes = Math.min(positiveInt(env.HUB_MAX_BYTES) ?? 1 << 20, MAX_SNAPSHOT_BYTES);
+    // Each event is one storage value (at most 2 MB with its key): keep an event under that.
+    const maxBytes = Math.min(positiveInt(env.HUB_MAX_BYTES) ?? 1 << 20, MAX_VALUE_BYTES);
     this.hub = new NotificationHub({ maxEvents: positiveInt(env.HUB_MAX_EVENTS), maxBytes });
     this.heartbeatMs = positiveInt(env.HUB_HEARTBEAT_MS) ?? 15_000;
     this.subscribers = new Set();
     this.byId = new Map(); // subscription id -> subscriber
     this.timer = null;
-    // Published but not yet in storage: sent to subscribers once it is.
+    // Published, written, not yet known durable: sent to subscribers once it is.
     this.pending = [];
     this.generation = 0; // publishes so far
-    this.saved = 0; // publishes in storage
-    this.saving = null;
+    this.synced = 0; // publishes known durable (and sent)
+    this.syncing = null;
     ctx.blockConcurrencyWhile(() => this.load());
   }
 
   async load() {
-    const stored = await this.ctx.storage.get([SNAPSHOT_KEY, LAST_ID_KEY]);
-    const snapshot = stored.get(SNAPSHOT_KEY);
-    if (snapshot === undefined) return;
+    const storage = this.ctx.storage;
+    const [meta, stored] = await Promise.all([storage.get(META_KEY), storage.list({ prefix: EVENT_PREFIX })]);
+    if (meta === undefined && stored.size === 0) return this.migrate();
+    const keys = [...stored.keys()];
+    const events = [...stored.values()];
+    let dropped;
     try {
-      this.hub.restore(snapshot);
+      dropped = this.hub.restore(meta, events);
     } catch (error) {
-      // Keep going with an empty buffer, but never reuse an id: clients dedupe by id.
-      console.error('edgesaga hub: the stored snapshot is unreadable; the replay buffer is lost', error);
-      const lastId = stored.get(LAST_ID_KEY);
-      if (typeof lastId === 'string') this.hub.restoreCounter(lastId);
+      // The events still hold the ids: the counter goes on from the highest.
+      console.error('edgesaga hub: the stored meta is unreadable; replays before the buffer are flagged as gaps', error);
+      dropped = this.hub.restore(undefined, events);
     }
+    // Beyond the bounds (smaller than before), or unreadable: no longer part of the buffer.
+    if (dropped.length > 0) this.remove(Array.from(dropped, (at) => keys[at]));
+    if (dropped.length > 0 || meta === undefined) storage.put(META_KEY, this.hub.meta());
+  }
+
+  /** A hub stored by an earlier version (one snapshot value): keep its counter, so that no id is
+   *  ever reused; its buffer is not carried over (a replay from before it is flagged as a gap). */
+  async migrate() {
+    const storage = this.ctx.storage;
+    const legacy = await storage.get(LEGACY_KEYS);
+    if (legacy.size === 0) return; // a new hub
+    const lastId = legacy.get(LEGACY_KEYS[1]);
+    if (typeof lastId === 'string' && /^\d+$/.test(lastId)) this.hub.restoreCounter(lastId);
+    else console.error('edgesaga hub: an earlier version\'s state has no readable counter; ids restart');
+    storage.put(META_KEY, this.hub.meta());
+    storage.delete(LEGACY_KEYS);
+  }
+
+  /** Deletes keys, `DELETE_BATCH` at a time (not awaited: the output gate covers them). */
+  remove(keys) {
+    for (let at = 0; at < keys.length; at += DELETE_BATCH) this.ctx.storage.delete(keys.slice(at, at + DELETE_BATCH));
   }
 
   /** RPC: `{ ok: true, id, delivered }` or `{ ok: false, error: { name, message, reason, field } }`. */
   async publish(tenant, text) {
+    const item = this.accept(tenant, text);
+    if (!item.ok) return item;
+    this.store([item]);
+    await this.durable();
+    return { ok: true, id: item.id, delivered: item.delivered };
+  }
+
+  /** RPC: `publish` for several notifications, in order, stored in one write; one result each. */
+  async publishMany(tenant, texts) {
+    const items = texts.map((text) => this.accept(tenant, text));
+    const accepted = items.filter((item) => item.ok);
+    if (accepted.length === 0) return items;
+    this.store(accepted);
+    await this.durable();
+    return items.map((item) => (item.ok ? { ok: true, id: item.id, delivered: item.delivered } : item));
+  }
+
+  /** Buffers one notification: the item to store and send, or `{ ok: false, error }`. */
+  accept(tenant, text) {
     let published;
     try {
       published = this.hub.publish(tenant, text);
@@ -306,35 +380,64 @@ export class HubObject extends DurableObject {
       const { name, message, reason, field } = error;
       return { ok: false, error: { name, message, reason, field } };
     }
-    const item = { id: Number(published.id), tenant, frame: published.frame, delivered: 0 };
-    this.pending.push(item);
-    this.generation++;
-    await this.durable();
-    return { ok: true, id: published.id, delivered: item.delivered };
+    const { id, frame, evicted } = published;
+    return { ok: true, id, tenant, frame, evicted, delivered: 0 };
   }
 
-  /** Resolves once every publish so far is in storage (and was sent to subscribers). */
+  /**
+   * Writes accepted items (their events, the meta; deletes what they evicted) and queues them
+   * for the subscribers. Not awaited: these writes (one transaction: nothing is awaited between
+   * them) hold the caller's response at the output gate until they are durable; a failed write
+   * breaks the object, and the caller sees an error, never an acknowledgement.
+   */
+  store(items) {
+    let entries = {};
+    let count = 0;
+    const evicted = [];
+    for (const item of items) {
+      entries[eventKey(item.id)] = { tenant: item.tenant, frame: item.frame };
+      if (++count === PUT_BATCH - 1) { // room left for the meta
+        this.ctx.storage.put(entries);
+        entries = {};
+        count = 0;
+      }
+      for (const id of item.evicted) evicted.push(eventKey(id));
+    }
+    entries[META_KEY] = this.hub.meta();
+    this.ctx.storage.put(entries);
+    // After the puts: an event evicted by a later item of the same batch is put, then deleted.
+    if (evicted.length > 0) this.remove(evicted);
+    for (const item of items) {
+      item.evicted = null;
+      this.pending.push(item);
+    }
+    this.generation++;
+  }
+
+  /** Resolves once every publish so far is durable (and was sent to subscribers). */
   async durable() {
-    while (this.saved < this.generation) {
-      this.saving ??= this.save().finally(() => (this.saving = null));
-      await this.saving;
+    while (this.synced < this.generation) {
+      this.syncing ??= this.sync().finally(() => (this.syncing = null));
+      await this.syncing;
     }
   }
 
-  async save() {
+  /** Waits for the writes so far, then sends what they stored to the live subscribers. */
+  async sync() {
     const generation = this.generation;
     const batch = this.pending.splice(0);
     try {
-      await this.ctx.storage.put({ [SNAPSHOT_KEY]: this.hub.snapshot(), [LAST_ID_KEY]: this.hub.lastId });
+      await this.ctx.storage.sync();
     } catch (error) {
       this.pending.unshift(...batch);
       throw error;
     }
-    this.saved = generation;
+    this.synced = generation;
     for (const item of batch) {
+      const id = Number(item.id);
       for (const sub of this.subscribers) {
         // One tenant per object, but never trust that alone: a frame goes to its tenant only.
-        if (sub.tenant === item.tenant && item.id > sub.after && this.send(sub, item.frame)) item.delivered++;
+        if (sub.tenant === item.tenant && id > sub.after && this.send(sub, item.frame)) item.delivered++;
       }
     }
   }

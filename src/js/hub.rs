@@ -4,15 +4,18 @@
 //! ```js
 //! import { NotificationHub } from 'edgesaga';
 //! const hub = new NotificationHub({ maxEvents: 1000, maxBytes: 1 << 20 });
-//! const { id, frame } = hub.publish('acme', '{"type":"order.paid","entityId":"o-1"}');
+//! const { id, frame, evicted } = hub.publish('acme', '{"type":"order.paid","entityId":"o-1"}');
+//! storage.put({ [key(id)]: { tenant: 'acme', frame }, meta: hub.meta() }); // one value per event
+//! storage.delete(Array.from(evicted, key));                  // what the publish pushed out
 //! for (const s of subscribersOf('acme')) s.write(frame);     // frame: Uint8Array, one SSE event
 //! const { frames, gap } = hub.replay('acme', lastEventId);    // what a reconnecting client missed
-//! await storage.put('hub', hub.snapshot());                   // and hub.restore(bytes) on start
+//! // On start: the meta and the events, in id order; delete the values it did not keep.
+//! const dropped = hub.restore(await storage.get('meta'), values);
 //! ```
 //!
 //! Frames cross as bytes (one copy each way, no JSON, no `format!`); only errors build strings.
 
-use js_sys::{ArrayBuffer, Object, Reflect, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Float64Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -35,6 +38,14 @@ export interface HubPublished {
   id: string;
   /** Its SSE frame, `id: …\nevent: <type>\ndata: <one-line JSON>\n\n`, for the tenant's live subscribers. */
   frame: Uint8Array;
+  /** The ids of the events this publish evicted, oldest first (a host storing events deletes them). */
+  evicted: Float64Array;
+}
+
+/** One stored event, as `restore` reads it back: the publisher's tenant and the frame. */
+export interface HubStoredEvent {
+  tenant: string;
+  frame: Uint8Array | ArrayBuffer;
 }
 
 export interface HubReplay {
@@ -101,6 +112,11 @@ impl NotificationHub {
         let out = Object::new();
         set(&out, "id", &published.id_text().into());
         set(&out, "frame", &Uint8Array::from(published.frame));
+        let evicted = Float64Array::new_with_length(published.evicted.len() as u32);
+        for (at, &id) in published.evicted.iter().enumerate() {
+            evicted.set_index(at as u32, id as f64);
+        }
+        set(&out, "evicted", &evicted);
         Ok(out)
     }
 
@@ -126,31 +142,40 @@ impl NotificationHub {
         Ok(out)
     }
 
-    /// The whole state (ids, buffer), for `restore` after a restart.
-    pub fn snapshot(&self) -> Vec<u8> {
-        self.core.snapshot()
+    /// The id counter and eviction marks (a few dozen bytes), to store with every publish.
+    pub fn meta(&self) -> Vec<u8> {
+        self.core.meta()
     }
 
-    /// Replaces the state with a snapshot's (`Uint8Array` or `ArrayBuffer`), keeping this hub's
-    /// bounds. Throws a `SnapshotError` and changes nothing when it cannot be read.
+    /// Replaces the state with a stored one: the `meta` (`Uint8Array` or `ArrayBuffer`; `null` or
+    /// `undefined` when there is none) and the stored events `{ tenant, frame }`, oldest first.
+    /// Returns the positions in `events` of those not kept (beyond the bounds, unreadable), for
+    /// the host to delete. Throws a `HubMetaError` and changes nothing when the meta is
+    /// unreadable (restore again without it).
+    #[wasm_bindgen(unchecked_return_type = "Uint32Array")]
     pub fn restore(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] snapshot: JsValue,
-    ) -> Result<(), JsValue> {
-        let bytes = if let Some(bytes) = snapshot.dyn_ref::<Uint8Array>() {
-            bytes.to_vec()
-        } else if let Some(buffer) = snapshot.dyn_ref::<ArrayBuffer>() {
-            Uint8Array::new(buffer).to_vec()
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | null | undefined")] meta: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "HubStoredEvent[]")] events: Array,
+    ) -> Result<Vec<usize>, JsValue> {
+        let meta = if meta.is_undefined() || meta.is_null() {
+            None
         } else {
-            return Err(invalid("snapshot", "must be a Uint8Array or an ArrayBuffer"));
+            Some(bytes_of(&meta).ok_or_else(|| invalid("meta", "must be a Uint8Array or an ArrayBuffer"))?)
         };
-        self.core.restore(&bytes).map_err(|e| {
-            sys::make_error("SnapshotError", &e.to_string(), &JsValue::UNDEFINED, &JsValue::UNDEFINED, false)
+        let items = events.iter().map(|event| {
+            let field = |key: &str| Reflect::get(&event, &JsValue::from_str(key)).ok();
+            let tenant = field("tenant")?.as_string()?;
+            Some((tenant, bytes_of(&field("frame")?)?))
+        });
+        self.core.restore(meta.as_deref(), items).map_err(|e| {
+            sys::make_error("HubMetaError", &e.to_string(), &JsValue::UNDEFINED, &JsValue::UNDEFINED, false)
         })
     }
 
     /// Raises the id counter to at least `lastId` (a decimal string): for a host that lost its
-    /// snapshot but kept the counter, so that no id is ever issued twice.
+    /// events but kept the counter, so that no id is ever issued twice (a replay after an older
+    /// id is flagged as a gap).
     #[wasm_bindgen(js_name = restoreCounter)]
     pub fn restore_counter(&mut self, #[wasm_bindgen(js_name = lastId)] last_id: &str) -> Result<(), JsValue> {
         let id = parse_id(last_id).ok_or_else(|| invalid("lastId", "must be the decimal text of an id"))?;
@@ -186,6 +211,15 @@ impl NotificationHub {
     #[wasm_bindgen(js_name = gapFrame)]
     pub fn gap_frame() -> Vec<u8> {
         GAP_FRAME.to_vec()
+    }
+}
+
+/// The bytes of a `Uint8Array` or an `ArrayBuffer`.
+fn bytes_of(value: &JsValue) -> Option<Vec<u8>> {
+    if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
+        Some(bytes.to_vec())
+    } else {
+        value.dyn_ref::<ArrayBuffer>().map(|buffer| Uint8Array::new(buffer).to_vec())
     }
 }
 

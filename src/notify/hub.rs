@@ -10,8 +10,12 @@
 //! * [`Hub::replay`] returns a tenant's frames after a `Last-Event-ID`, with a `gap` flag when
 //!   some of them are no longer buffered (or the id is unknown or garbage: then everything
 //!   buffered for the tenant is returned, flagged).
-//! * [`Hub::snapshot`] / [`Hub::restore`] let the host persist the buffer and the id counter, so
-//!   ids keep increasing across restarts.
+//! * Persistence is incremental: a host stores each event on its own ([`Published::id`],
+//!   `tenant`, [`Published::frame`]; one storage value per event), deletes the events each
+//!   publish evicted ([`Published::evicted`]) and keeps a small [`Hub::meta`] (the id counter and
+//!   the eviction marks that gap detection needs). [`Hub::restore`] rebuilds the hub from the
+//!   meta and the stored events, so ids keep increasing across restarts and the replay buffer
+//!   survives them.
 //!
 //! Rules of a frame:
 //!
@@ -49,9 +53,18 @@
 //! let error = hub.publish("acme", r#"{"type":"Order.Paid"}"#).unwrap_err();
 //! assert_eq!((error.code(), error.field()), ("invalid_type", Some("type")));
 //!
-//! let mut restarted = Hub::new(HubOptions::default());
-//! restarted.restore(&hub.snapshot()).unwrap();
-//! assert_eq!(restarted.publish("acme", r#"{"type":"order.paid"}"#).unwrap().id, 4);
+//! // What a host persists: one value per event, and the meta.
+//! let stored: Vec<(String, Vec<u8>)> =
+//!     hub.events().map(|e| (e.tenant.to_owned(), e.frame.to_vec())).collect();
+//! let meta = hub.meta();
+//! let mut restarted = Hub::new(HubOptions { max_events: 2, ..HubOptions::default() });
+//! let dropped = restarted
+//!     .restore(Some(&meta), stored.iter().map(|(tenant, frame)| Some((tenant.as_str(), &frame[..]))))
+//!     .unwrap();
+//! assert!(dropped.is_empty());
+//! assert!(restarted.replay("acme", Some("0")).gap);
+//! let next = restarted.publish("acme", r#"{"type":"order.paid"}"#).unwrap();
+//! assert_eq!((next.id, next.evicted), (4, &[2][..])); // the host deletes event 2's value
 //! ```
 
 use std::collections::VecDeque;
@@ -69,7 +82,7 @@ pub const GAP_FRAME: &[u8] = b"event: hub.gap\ndata: {\"type\":\"hub.gap\"}\n\n"
 
 /// Default [`HubOptions::max_events`].
 pub const DEFAULT_MAX_EVENTS: usize = 1000;
-/// Default [`HubOptions::max_bytes`]: 1 MiB (a snapshot then fits one Durable Object value).
+/// Default [`HubOptions::max_bytes`]: 1 MiB.
 pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
 /// What each buffered event counts towards `max_bytes` on top of its frame and tenant.
 pub const EVENT_OVERHEAD: usize = 32;
@@ -78,7 +91,10 @@ pub const EVENT_OVERHEAD: usize = 32;
 /// may report a gap that did not happen, never miss one).
 const MAX_EVICTED_TENANTS: usize = 1024;
 
-const SNAPSHOT_MAGIC: &[u8; 4] = b"EHB1";
+const META_MAGIC: &[u8; 4] = b"EHM1";
+
+/// Per tenant, the highest id evicted.
+type Marks = Vec<(Box<str>, u64)>;
 
 /// The bounds of a [`Hub`] and the notification rules it applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,27 +185,41 @@ impl From<NotificationSchemaError> for PublishError {
     }
 }
 
-/// A snapshot that [`Hub::restore`] cannot read; the hub is left unchanged.
+/// A [`Hub::meta`] that [`Hub::restore`] cannot read; the hub is left unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SnapshotError {
+pub struct MetaError {
     /// What is wrong with it.
     pub what: &'static str,
 }
 
-impl fmt::Display for SnapshotError {
+impl fmt::Display for MetaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid hub snapshot: {}", self.what)
+        write!(f, "invalid hub meta: {}", self.what)
     }
 }
 
-impl std::error::Error for SnapshotError {}
+impl std::error::Error for MetaError {}
 
 /// A notification the hub accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Published<'a> {
     /// Its id: one more than the previous one.
     pub id: u64,
-    /// Its encoded SSE frame, for the live subscribers of its tenant.
+    /// Its encoded SSE frame, for the live subscribers of its tenant (and for the host's storage).
+    pub frame: &'a [u8],
+    /// The ids of the events this publish evicted to stay within bounds, oldest first (usually
+    /// none, or one once the buffer is full): a host persisting events deletes them.
+    pub evicted: &'a [u64],
+}
+
+/// One buffered event: what a host stores per event ([`Hub::events`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredEvent<'a> {
+    /// Its id (also the frame's first line).
+    pub id: u64,
+    /// The publisher's tenant.
+    pub tenant: &'a str,
+    /// Its SSE frame, exactly as published.
     pub frame: &'a [u8],
 }
 
@@ -243,9 +273,11 @@ pub struct Hub {
     bytes: usize,
     /// Per tenant, the highest id evicted (a short list: a tenant per Durable Object is usual;
     /// a `Vec` rather than a map keeps the wasm small).
-    evicted: Vec<(Box<str>, u64)>,
+    evicted: Marks,
     /// The highest id among the entries dropped from `evicted` (a watermark for every tenant).
     forgotten: u64,
+    /// The ids evicted by the last publish (reused: no allocation per publish).
+    evicted_now: Vec<u64>,
 }
 
 impl Default for Hub {
@@ -259,7 +291,15 @@ impl Hub {
     pub fn new(options: HubOptions) -> Hub {
         let options =
             HubOptions { max_events: options.max_events.max(1), max_bytes: options.max_bytes.max(1), ..options };
-        Hub { options, last_id: 0, events: VecDeque::new(), bytes: 0, evicted: Vec::new(), forgotten: 0 }
+        Hub {
+            options,
+            last_id: 0,
+            events: VecDeque::new(),
+            bytes: 0,
+            evicted: Vec::new(),
+            forgotten: 0,
+            evicted_now: Vec::new(),
+        }
     }
 
     /// The options in force.
@@ -288,7 +328,8 @@ impl Hub {
     }
 
     /// Validates `text` for `tenant`, gives it the next id and buffers its frame, evicting the
-    /// oldest events beyond the bounds. On error nothing changes (no id is used up).
+    /// oldest events beyond the bounds (reported in [`Published::evicted`]). On error nothing
+    /// changes (no id is used up).
     pub fn publish(&mut self, tenant: &str, text: impl Into<String>) -> Result<Published<'_>, PublishError> {
         let notification = Notification::parse(text.into(), &self.options.schema).map_err(|r| r.error)?;
         let raw = notification.raw();
@@ -335,9 +376,11 @@ impl Hub {
         self.last_id = id;
         self.bytes += bytes;
         self.events.push_back(Stored { id, tenant: tenant.into(), frame: frame.into_boxed_slice() });
+        self.evicted_now.clear();
         self.evict_to_bounds();
+        // The new event alone fits the bounds: it is never evicted.
         let frame = self.events.back().map(|e| &*e.frame).unwrap_or_default();
-        Ok(Published { id, frame })
+        Ok(Published { id, frame, evicted: &self.evicted_now })
     }
 
     /// The frames of `tenant` after `last_event_id`, oldest first:
@@ -358,16 +401,26 @@ impl Hub {
         Replay { frames, gap }
     }
 
-    /// Raises the id counter to at least `last_id` (for a host that persists only the counter).
-    pub fn restore_counter(&mut self, last_id: u64) {
-        self.last_id = self.last_id.max(last_id);
+    /// The buffered events, oldest first: what a host persisting the whole buffer at once would
+    /// store (one value per event, for [`restore`](Self::restore)).
+    pub fn events(&self) -> impl Iterator<Item = StoredEvent<'_>> + '_ {
+        self.events.iter().map(|e| StoredEvent { id: e.id, tenant: &e.tenant, frame: &e.frame })
     }
 
-    /// The whole state (id counter, buffer, eviction marks) as bytes for [`restore`](Self::restore).
-    /// Its size is about [`bytes`](Self::bytes) plus a few bytes per tenant evicted from.
-    pub fn snapshot(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.bytes + 32);
-        out.extend_from_slice(SNAPSHOT_MAGIC);
+    /// Raises the id counter to at least `last_id`, for a host that kept the counter but lost
+    /// the events: whatever came up to it is gone, so a replay after an older id is flagged as a
+    /// gap.
+    pub fn restore_counter(&mut self, last_id: u64) {
+        self.last_id = self.last_id.max(last_id);
+        self.forgotten = self.forgotten.max(last_id);
+    }
+
+    /// What a host persists besides the events themselves: the id counter and the eviction
+    /// marks (per tenant, the last id evicted), a few dozen bytes for one tenant and bounded for
+    /// many. It changes with every publish; [`restore`](Self::restore) reads it back.
+    pub fn meta(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(28 + self.evicted.iter().map(|(t, _)| t.len() + 12).sum::<usize>());
+        out.extend_from_slice(META_MAGIC);
         out.extend_from_slice(&self.last_id.to_le_bytes());
         out.extend_from_slice(&self.forgotten.to_le_bytes());
         push_len(&mut out, self.evicted.len());
@@ -375,61 +428,79 @@ impl Hub {
             push_bytes(&mut out, tenant.as_bytes());
             out.extend_from_slice(&id.to_le_bytes());
         }
-        push_len(&mut out, self.events.len());
-        for e in &self.events {
-            out.extend_from_slice(&e.id.to_le_bytes());
-            push_bytes(&mut out, e.tenant.as_bytes());
-            push_bytes(&mut out, &e.frame);
-        }
         out
     }
 
-    /// Replaces the state with a [`snapshot`](Self::snapshot)'s, keeping this hub's options (the
-    /// oldest events beyond its bounds are evicted). The id counter never goes down.
-    pub fn restore(&mut self, snapshot: &[u8]) -> Result<(), SnapshotError> {
-        let mut r = SnapshotReader { bytes: snapshot };
-        if r.take(4)? != SNAPSHOT_MAGIC {
-            return Err(SnapshotError { what: "not a hub snapshot (bad magic)" });
-        }
-        let last_id = r.u64()?;
-        let forgotten = r.u64()?;
-        let mut evicted = Vec::new();
-        for _ in 0..r.u32()? {
-            let tenant: Box<str> = r.str()?.into();
-            evicted.push((tenant, r.u64()?));
-        }
-        if evicted.len() > MAX_EVICTED_TENANTS {
-            return Err(SnapshotError { what: "too many eviction marks" });
-        }
-        let count = r.u32()?;
-        let mut events = VecDeque::new();
+    /// Replaces the state with a persisted one: the [`meta`](Self::meta) (or `None` when there
+    /// is none) and the stored events as `(tenant, frame)` in storage order, oldest first (`None`
+    /// for a value the host could not read). Keeps this hub's options.
+    ///
+    /// Returns the positions in `events` (ascending) of the events not kept, for the host to
+    /// delete: those beyond this hub's bounds (the oldest), and unreadable or out-of-order ones —
+    /// each of those raises the shared gap watermark to just below the next event kept, so a
+    /// replay that may have needed it is flagged as a gap, never silently short.
+    ///
+    /// The id counter never goes down: it ends at the highest of its current value, the meta's
+    /// and the ids stored. Without a meta, the eviction history is unknown: a replay after an id
+    /// older than the oldest event stored is flagged as a gap. An unreadable meta is an error
+    /// and changes nothing (the host may restore again without it).
+    pub fn restore<I, T, F>(&mut self, meta: Option<&[u8]>, events: I) -> Result<Vec<usize>, MetaError>
+    where
+        I: IntoIterator<Item = Option<(T, F)>>,
+        T: AsRef<str>,
+        F: AsRef<[u8]>,
+    {
+        let (mut last_id, mut forgotten, evicted) = match meta {
+            Some(meta) => read_meta(meta)?,
+            None => (0, 0, Vec::new()),
+        };
+        forgotten = forgotten.max(self.forgotten);
+        let mut kept = VecDeque::new();
+        let mut positions = Vec::new(); // where each kept event came from
+        let mut dropped = Vec::new();
         let mut bytes = 0usize;
-        let mut previous = 0;
-        for _ in 0..count {
-            let id = r.u64()?;
-            let tenant: Box<str> = r.str()?.into();
-            let frame = r.bytes()?;
-            if id <= previous || id > last_id {
-                return Err(SnapshotError { what: "event ids out of order" });
+        let mut lost = false; // an event was dropped since the last one kept
+        let mut total = 0;
+        for (at, item) in events.into_iter().enumerate() {
+            total = at + 1;
+            let previous = kept.back().map_or(0, |e: &Stored| e.id);
+            let sound = item.and_then(|(tenant, frame)| {
+                let frame = frame.as_ref();
+                let id = parse_id(id_text(frame)).filter(|&id| id > previous && frame_is_sound(id, frame))?;
+                Some(Stored { id, tenant: tenant.as_ref().into(), frame: frame.into() })
+            });
+            let Some(stored) = sound else {
+                dropped.push(at);
+                lost = true;
+                continue;
+            };
+            if lost || (meta.is_none() && kept.is_empty()) {
+                // Whatever was lost (or, without a meta, evicted) lies below this event.
+                forgotten = forgotten.max(stored.id - 1);
+                lost = false;
             }
-            if !frame_is_sound(id, frame) {
-                return Err(SnapshotError { what: "a frame is not a hub frame" });
-            }
-            previous = id;
-            let stored = Stored { id, tenant, frame: frame.into() };
+            last_id = last_id.max(stored.id);
             bytes = bytes.saturating_add(stored.cost());
-            events.push_back(stored);
+            positions.push(at);
+            kept.push_back(stored);
         }
-        if !r.bytes.is_empty() {
-            return Err(SnapshotError { what: "trailing bytes" });
+        if lost {
+            forgotten = forgotten.max(last_id);
         }
         self.last_id = self.last_id.max(last_id);
         self.forgotten = forgotten;
         self.evicted = evicted;
-        self.events = events;
+        self.events = kept;
         self.bytes = bytes;
+        self.evicted_now.clear();
         self.evict_to_bounds();
-        Ok(())
+        // Eviction takes the oldest first: everything before the first event left is dropped.
+        let first_left = positions.get(self.evicted_now.len()).copied().unwrap_or(total);
+        self.evicted_now.clear();
+        let mut out = Vec::with_capacity(first_left + dropped.len());
+        out.extend(0..first_left);
+        out.extend(dropped.into_iter().filter(|&at| at > first_left));
+        Ok(out)
     }
 
     fn evicted_upto(&self, tenant: &str) -> u64 {
@@ -440,6 +511,7 @@ impl Hub {
         while self.events.len() > self.options.max_events || self.bytes > self.options.max_bytes {
             let Some(old) = self.events.pop_front() else { break };
             self.bytes = self.bytes.saturating_sub(old.cost());
+            self.evicted_now.push(old.id);
             match self.evicted.iter_mut().find(|(t, _)| *t == old.tenant) {
                 Some(mark) => mark.1 = old.id,
                 None => self.evicted.push((old.tenant, old.id)),
@@ -598,39 +670,66 @@ fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-struct SnapshotReader<'a> {
+/// `(last_id, forgotten, eviction marks)` out of a [`Hub::meta`].
+fn read_meta(meta: &[u8]) -> Result<(u64, u64, Marks), MetaError> {
+    let mut r = MetaReader { bytes: meta };
+    if r.take(4)? != META_MAGIC {
+        return Err(MetaError { what: "not a hub meta (bad magic)" });
+    }
+    let last_id = r.u64()?;
+    let forgotten = r.u64()?;
+    let count = r.u32()? as usize;
+    if count > MAX_EVICTED_TENANTS {
+        return Err(MetaError { what: "too many eviction marks" });
+    }
+    let mut evicted = Vec::with_capacity(count);
+    for _ in 0..count {
+        let tenant: Box<str> = r.str()?.into();
+        let id = r.u64()?;
+        if id > last_id {
+            return Err(MetaError { what: "an eviction mark above the last id" });
+        }
+        evicted.push((tenant, id));
+    }
+    if !r.bytes.is_empty() {
+        return Err(MetaError { what: "trailing bytes" });
+    }
+    Ok((last_id, forgotten.min(last_id), evicted))
+}
+
+struct MetaReader<'a> {
     bytes: &'a [u8],
 }
 
-impl<'a> SnapshotReader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
+impl<'a> MetaReader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], MetaError> {
         if self.bytes.len() < n {
-            return Err(SnapshotError { what: "truncated" });
+            return Err(MetaError { what: "truncated" });
         }
         let (head, rest) = self.bytes.split_at(n);
         self.bytes = rest;
         Ok(head)
     }
 
-    fn u32(&mut self) -> Result<u32, SnapshotError> {
+    fn u32(&mut self) -> Result<u32, MetaError> {
         let mut word = [0; 4];
         word.copy_from_slice(self.take(4)?);
         Ok(u32::from_le_bytes(word))
     }
 
-    fn u64(&mut self) -> Result<u64, SnapshotError> {
+    fn u64(&mut self) -> Result<u64, MetaError> {
         let mut word = [0; 8];
         word.copy_from_slice(self.take(8)?);
         Ok(u64::from_le_bytes(word))
     }
 
-    fn bytes(&mut self) -> Result<&'a [u8], SnapshotError> {
+    fn bytes(&mut self) -> Result<&'a [u8], MetaError> {
         let n = self.u32()? as usize;
         self.take(n)
     }
 
-    fn str(&mut self) -> Result<&'a str, SnapshotError> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| SnapshotError { what: "a tenant is not UTF-8" })
+    fn str(&mut self) -> Result<&'a str, MetaError> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| MetaError { what: "a tenant is not UTF-8" })
     }
 }
 
