@@ -111,8 +111,10 @@ export class TransactionObject extends DurableObject {
     }
     // The same id again is the same transaction: its outcome, not a second run.
     if (stored === undefined) {
-      await this.ctx.storage.put(REQUEST_KEY, { definition, context, transactionId, tenant });
-      await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+      // Not awaited: the output gate holds every outgoing message (the first step's request,
+      // the response) until these writes are durable.
+      this.ctx.storage.put(REQUEST_KEY, { definition, context, transactionId, tenant });
+      this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
     }
     const done = this.execute();
     if (async) {
@@ -169,8 +171,8 @@ export class TransactionObject extends DurableObject {
       });
       coordinator.free();
       const json = resultJson(result);
-      await storage.put(RESULT_KEY, json);
-      await storage.deleteAlarm();
+      storage.put(RESULT_KEY, json); // durable before the response leaves (output gate)
+      storage.deleteAlarm();
       return json;
     } finally {
       stream?.close();
