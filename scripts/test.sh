@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole suite: lint, native Rust, wasm in Node and headless Chromium, TypeScript types,
-# and the JS integration tests against real local services.
+# the JS integration tests against real local services, and the demo (www/) end to end in
+# Chromium (tests/e2e).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh test
@@ -15,8 +16,9 @@ cargo clippy --quiet --target wasm32-unknown-unknown --lib --test wasm_node --te
 step "native Rust tests"
 cargo test --quiet
 
-step "build the npm package"
+step "build the npm package and the demo page"
 BOOTSTRAP_MODE=test bash scripts/build.sh
+vite build www --logLevel warn
 
 step "wasm tests in Node and headless Chromium"
 # wasm_node runs under wasm-bindgen-test-runner in Node; wasm_browser is served by the same
@@ -27,5 +29,5 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="node $PWD/scripts/wasm-test-runner.m
 step "public TypeScript types"
 tsc --noEmit -p tests/types
 
-step "JS integration tests"
-node --test --test-timeout=120000 --test-reporter=spec tests/js/
+step "JS integration tests, and the demo end to end in Chromium"
+node --test --test-timeout=120000 --test-reporter=spec tests/js/ tests/e2e/

@@ -7,7 +7,7 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { initSync, TransactionCoordinator, NotificationStream } from '../../pkg/edgesaga.js';
-import { startOrderService, INITIAL_STOCK } from './order-service.mjs';
+import { startOrderService, INITIAL_STOCK } from '../../demo/order-service.mjs';
 import { startSseServer } from './sse-server.mjs';
 import { sleep } from './waits.mjs';
 

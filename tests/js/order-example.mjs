@@ -1,7 +1,7 @@
 // The order saga: reserve inventory, charge the payment, create the order — and undo the
 // completed steps in reverse order when one fails for good.
 //
-// Each step calls the order service (tests/js/order-service.mjs) over HTTP with the
+// Each step calls the order service (demo/order-service.mjs) over HTTP with the
 // idempotency key edgesaga hands it, so a retried attempt can never reserve or charge twice,
 // and with the attempt's AbortSignal, so a timed-out or cancelled attempt stops its request.
 //
@@ -188,7 +188,7 @@ async function main() {
   const { readFileSync } = await import('node:fs');
   const { initSync, TransactionCoordinator } = await import('../../pkg/edgesaga.js');
   initSync({ module: readFileSync(new URL('../../pkg/edgesaga_bg.wasm', import.meta.url)) });
-  const { startOrderService } = await import('./order-service.mjs');
+  const { startOrderService } = await import('../../demo/order-service.mjs');
 
   const service = await startOrderService();
   console.log(`order service on ${service.url}\n`);

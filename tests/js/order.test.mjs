@@ -5,7 +5,7 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { initSync, TransactionCoordinator } from '../../pkg/edgesaga.js';
-import { startOrderService, INITIAL_STOCK } from './order-service.mjs';
+import { startOrderService, INITIAL_STOCK } from '../../demo/order-service.mjs';
 import { placeOrder, orderTransaction, STEP_NAMES } from './order-example.mjs';
 
 initSync({ module: readFileSync(new URL('../../pkg/edgesaga_bg.wasm', import.meta.url)) });

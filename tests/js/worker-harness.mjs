@@ -2,15 +2,14 @@
 // configured from the file itself (Durable Object bindings, migrations, compatibility date and
 // flags; its vars, with test tokens and a short heartbeat), and clients for /events.
 
-import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
+import { ROOT, WRANGLER, miniflareOptions } from '../../demo/worker.mjs';
 import { sleep, eventually } from './waits.mjs';
 
 export { sleep, eventually };
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { ROOT, WRANGLER };
 const PKG = new URL('../../pkg/', import.meta.url);
 const decoder = new TextDecoder();
 
@@ -34,47 +33,6 @@ const { SseParser } = pkg;
 
 // ── wrangler.toml ─────────────────────────────────────────────────────────────────────────
 
-/** The TOML this repository's wrangler.toml uses: tables, arrays of tables, strings, booleans,
- *  integers and arrays of strings. Throws on anything else rather than guess. */
-function parseToml(text) {
-  const root = {};
-  let table = root;
-  const at = (path, arrayOfTables) => {
-    let node = root;
-    path.forEach((key, i) => {
-      const last = i === path.length - 1;
-      if (last && arrayOfTables) {
-        node[key] ??= [];
-        node[key].push({});
-        node = node[key].at(-1);
-      } else {
-        node[key] ??= {};
-        node = Array.isArray(node[key]) ? node[key].at(-1) : node[key];
-      }
-    });
-    return node;
-  };
-  const value = (v) => {
-    if (v.startsWith('"')) return JSON.parse(v);
-    if (v.startsWith("'")) return v.slice(1, -1);
-    if (v === 'true' || v === 'false') return v === 'true';
-    if (/^-?\d+$/.test(v)) return Number(v);
-    if (v.startsWith('[')) return v.slice(1, -1).split(',').map((s) => s.trim()).filter(Boolean).map(value);
-    throw new Error(`wrangler.toml: unsupported value ${v}`);
-  };
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/^\s+/, '');
-    if (line === '' || line.startsWith('#')) continue;
-    let m;
-    if ((m = /^\[\[([\w.]+)\]\]\s*(#.*)?$/.exec(line))) table = at(m[1].split('.'), true);
-    else if ((m = /^\[([\w.]+)\]\s*(#.*)?$/.exec(line))) table = at(m[1].split('.'), false);
-    else if ((m = /^([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'[^']*'|\[[^\]]*\]|[\w.-]+)\s*(#.*)?$/.exec(line))) table[m[1]] = value(m[2]);
-    else throw new Error(`wrangler.toml: cannot read ${JSON.stringify(raw)}`);
-  }
-  return root;
-}
-
-export const WRANGLER = parseToml(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'));
 export const HEARTBEAT_MS = 200;
 export const TOKENS = {
   'pub-acme': { tenant: 'acme', publish: true },
@@ -83,31 +41,11 @@ export const TOKENS = {
   'sub-globex': { tenant: 'globex' },
 };
 
-/** Miniflare options equivalent to `wrangler dev` with wrangler.toml. */
+/** Miniflare options as `wrangler dev` has them (demo/worker.mjs), with the test tokens and a
+ *  short heartbeat. */
 export function workerOptions({ persist, script } = {}) {
-  const sqlite = new Set(WRANGLER.migrations.flatMap((m) => m.new_sqlite_classes ?? []));
-  const durableObjects = Object.fromEntries(WRANGLER.durable_objects.bindings.map((b) => [
-    b.name, { className: b.class_name, useSQLite: sqlite.has(b.class_name) },
-  ]));
-  const options = {
-    modules: true,
-    modulesRoot: ROOT,
-    scriptPath: join(ROOT, WRANGLER.main),
-    modulesRules: [
-      { type: 'ESModule', include: ['**/*.js'] },
-      { type: 'CompiledWasm', include: ['**/*.wasm'] },
-    ],
-    compatibilityDate: WRANGLER.compatibility_date,
-    compatibilityFlags: WRANGLER.compatibility_flags ?? [],
-    durableObjects,
-    bindings: { ...WRANGLER.vars, HUB_HEARTBEAT_MS: String(HEARTBEAT_MS), HUB_TOKENS: JSON.stringify(TOKENS) },
-  };
-  if (persist) options.durableObjectsPersist = persist;
-  if (script) {
-    // An entry written here, next to the real one (so its imports resolve the same way).
-    options.script = script;
-    options.scriptPath = join(ROOT, 'worker', '__test_entry__.js');
-  }
+  const bindings = { HUB_HEARTBEAT_MS: String(HEARTBEAT_MS), HUB_TOKENS: JSON.stringify(TOKENS) };
+  const { host: _host, port: _port, ...options } = miniflareOptions({ bindings, persist, script });
   return options;
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startOrderService, INITIAL_STOCK } from './order-service.mjs';
+import { startOrderService, INITIAL_STOCK } from '../../demo/order-service.mjs';
 import { eventually, startWorker, client } from './worker-harness.mjs';
 
 const CONTEXT = { orderId: 'order-w', items: [{ sku: 'sku-apple', qty: 2 }], amount: 30 };

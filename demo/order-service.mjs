@@ -5,7 +5,13 @@
 // what is still reserved or charged), not only what the library reports, so this service
 // keeps an honest record of everything that reached it.
 //
-// Standalone: `node tests/js/order-service.mjs` prints its URL (PORT=… to pick a port).
+// Every state change is also announced as a notification (`inventory.reserved`,
+// `payment.processed`, `order.created`, … — see `announce` below) through the `publish` option:
+// the demo (demo/server.mjs) publishes them to the Worker's notification hub, which is where the
+// page's `await payment.processed` step and its notification feed get them from.
+//
+// Used by the JS tests (tests/js) and by the demo (demo/server.mjs, mounted under /api).
+// Standalone: `node demo/order-service.mjs` prints its URL (PORT=… to pick a port).
 
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -13,16 +19,22 @@ import { pathToFileURL } from 'node:url';
 export const INITIAL_STOCK = Object.freeze({ 'sku-apple': 10, 'sku-pear': 5, 'sku-plum': 2 });
 
 // Fault defaults per mode: `fail` is permanent, `transient` goes away after one hit.
+// `hang` holds the request open and never answers (with `afterHandler: true` the handler runs
+// first: the effect happens, the answer never comes); `slow` runs the handler at once and
+// answers `delayMs` later (or not at all if the caller gave up by then).
 const FAULT_MODES = {
   fail: { status: 500, times: Infinity },
   transient: { status: 503, times: 1 },
   hang: { status: null, times: Infinity },
   decline: { status: 402, times: Infinity },
+  slow: { status: null, times: Infinity, delayMs: 2000 },
 };
 const FAULT_TARGETS = ['reserve', 'charge', 'create', 'release', 'refund', 'cancel_order'];
 const FAULT_STATUSES = [500, 503, 402];
 
-function freshState(stock) {
+// `counters` carries the id sequences over a reset (as a database sequence does), so an id is
+// never reused: a notification about an earlier `pay_1` can never match a later one.
+function freshState(stock, counters = { seq: 0, res: 0, pay: 0, ord: 0 }) {
   return {
     stock: { ...stock },
     reservations: [],
@@ -32,8 +44,10 @@ function freshState(stock) {
     keys: {},
     faults: [],
     responses: new Map(), // Idempotency-Key → the first response, replayed on repeats
-    hung: new Set(), // responses held open by a `hang` fault
-    counters: { seq: 0, res: 0, pay: 0, ord: 0 },
+    hung: new Set(), // responses held open by a `hang` or `slow` fault
+    timers: new Set(), // pending `slow` answers and payment confirmations
+    outbox: [], // notifications about the current request's state changes, published after it
+    counters: { ...counters, seq: 0 },
     versions: { inventory: 0, payments: 0 },
   };
 }
@@ -41,6 +55,9 @@ function freshState(stock) {
 const reply = (status, body) => ({ status, body });
 const invalid = (message) => reply(400, { error: 'invalid_request', message });
 const isName = (v) => typeof v === 'string' && v.length > 0;
+/** Queues a notification about a state change; published once the request is handled. */
+const announce = (s, type, entityId, data, delayMs = 0) =>
+  s.outbox.push({ notification: { type, entityId, timestamp: Date.now(), data }, delayMs });
 
 // ---- the business handlers: synchronous, so each one is atomic -------------------------
 
@@ -65,19 +82,31 @@ function reserve(s, body) {
     id: `res_${++s.counters.res}`, orderId: body.orderId, items: wanted, status: 'held', version,
   };
   s.reservations.push(reservation);
+  announce(s, 'inventory.reserved', reservation.id, { orderId: body.orderId, items: wanted });
   return reply(201, { id: reservation.id, status: 'held', version });
+}
+
+function releaseHeld(s, reservation) {
+  // Releasing twice is a no-op even without a key: the stock must never be restored twice.
+  if (reservation.status !== 'held') return false;
+  for (const [sku, qty] of Object.entries(reservation.items)) s.stock[sku] += qty;
+  reservation.status = 'released';
+  reservation.version = ++s.versions.inventory;
+  announce(s, 'inventory.released', reservation.id, { orderId: reservation.orderId });
+  return true;
 }
 
 function release(s, _body, [id]) {
   const reservation = s.reservations.find((r) => r.id === id);
   if (!reservation) return reply(404, { error: 'not_found', message: `no reservation ${id}` });
-  // Releasing twice is a no-op even without a key: the stock must never be restored twice.
-  if (reservation.status === 'held') {
-    for (const [sku, qty] of Object.entries(reservation.items)) s.stock[sku] += qty;
-    reservation.status = 'released';
-    reservation.version = ++s.versions.inventory;
-  }
+  releaseHeld(s, reservation);
   return reply(200, { id, status: reservation.status, version: reservation.version });
+}
+
+/** Releases whatever the order holds: the undo of a reservation whose answer never came. */
+function releaseOrder(s, _body, [orderId]) {
+  const released = s.reservations.filter((r) => r.orderId === orderId && releaseHeld(s, r)).map((r) => r.id);
+  return reply(200, { orderId, released });
 }
 
 function charge(s, body) {
@@ -88,6 +117,8 @@ function charge(s, body) {
     id: `pay_${++s.counters.pay}`, orderId: body.orderId, amount: body.amount, status: 'charged', version,
   };
   s.payments.push(payment);
+  // The processor confirms asynchronously, a little after the charge was accepted.
+  announce(s, 'payment.processed', payment.id, { orderId: body.orderId, amount: body.amount }, s.paymentProcessingMs);
   return reply(201, { id: payment.id, status: 'charged', amount: payment.amount, version });
 }
 
@@ -97,6 +128,7 @@ function refund(s, _body, [id]) {
   if (payment.status === 'charged') {
     payment.status = 'refunded';
     payment.version = ++s.versions.payments;
+    announce(s, 'payment.refunded', payment.id, { orderId: payment.orderId, amount: payment.amount });
   }
   return reply(200, { id, status: payment.status, version: payment.version });
 }
@@ -116,22 +148,38 @@ function createOrder(s, body) {
     paymentId: paymentId ?? null, amount: body.amount ?? null, status: 'created',
   };
   s.orders.push(order);
+  announce(s, 'order.created', order.id, { orderId: order.orderId });
   return reply(201, { id: order.id, orderId: order.orderId, status: 'created' });
+}
+
+function cancel(s, order) {
+  if (order.status === 'cancelled') return false;
+  order.status = 'cancelled';
+  announce(s, 'order.cancelled', order.id, { orderId: order.orderId });
+  return true;
 }
 
 function cancelOrder(s, _body, [id]) {
   const order = s.orders.find((o) => o.id === id);
   if (!order) return reply(404, { error: 'not_found', message: `no order ${id}` });
-  order.status = 'cancelled';
+  cancel(s, order);
   return reply(200, { id, status: 'cancelled' });
+}
+
+/** Cancels whatever order was created for `orderId`: the undo of a create whose answer never came. */
+function cancelOrdersOf(s, _body, [orderId]) {
+  const cancelled = s.orders.filter((o) => o.orderId === orderId && cancel(s, o)).map((o) => o.id);
+  return reply(200, { orderId, cancelled });
 }
 
 const ROUTES = [
   { method: 'POST', path: /^\/inventory\/reservations$/, target: 'reserve', run: reserve },
+  { method: 'DELETE', path: /^\/inventory\/reservations\/by-order\/([^/]+)$/, target: 'release', run: releaseOrder },
   { method: 'DELETE', path: /^\/inventory\/reservations\/([^/]+)$/, target: 'release', run: release },
   { method: 'POST', path: /^\/payments$/, target: 'charge', run: charge },
   { method: 'POST', path: /^\/payments\/([^/]+)\/refund$/, target: 'refund', run: refund },
   { method: 'POST', path: /^\/orders$/, target: 'create', run: createOrder },
+  { method: 'DELETE', path: /^\/orders\/by-order\/([^/]+)$/, target: 'cancel_order', run: cancelOrdersOf },
   { method: 'DELETE', path: /^\/orders\/([^/]+)$/, target: 'cancel_order', run: cancelOrder },
 ];
 
@@ -156,13 +204,19 @@ function addFault(s, spec) {
   if (!defaults) return invalid(`mode must be one of ${Object.keys(FAULT_MODES)}`);
   if (spec.status != null && !FAULT_STATUSES.includes(spec.status)) return invalid('status must be 500, 503 or 402');
   if (spec.times != null && !(Number.isInteger(spec.times) && spec.times > 0)) return invalid('times must be > 0');
+  if (spec.delayMs != null && !(Number.isInteger(spec.delayMs) && spec.delayMs > 0)) return invalid('delayMs must be > 0');
+  if (spec.afterHandler != null && typeof spec.afterHandler !== 'boolean') return invalid('afterHandler must be a boolean');
+  if (spec.label != null && typeof spec.label !== 'string') return invalid('label must be a string');
   const fault = {
     target: spec.target,
     mode: spec.mode,
     status: spec.status ?? defaults.status,
     remaining: spec.times ?? defaults.times,
     retryAfterMs: spec.retryAfterMs ?? null,
+    label: spec.label ?? null, // `DELETE /_faults?label=…` removes only the faults with that label
   };
+  if (spec.mode === 'slow') fault.delayMs = spec.delayMs ?? defaults.delayMs;
+  if (spec.mode === 'hang') fault.afterHandler = spec.afterHandler ?? false;
   s.faults.push(fault);
   return reply(201, { ...fault, remaining: Number.isFinite(fault.remaining) ? fault.remaining : null });
 }
@@ -199,11 +253,46 @@ function publicState(s) {
   };
 }
 
+/** Holds `res` open with no answer yet. When the caller gives up first, the log entry says so:
+ *  `callerGaveUp`, and a request the handler never saw becomes `aborted`. */
+function holdOpen(s, res, entry) {
+  s.hung.add(res);
+  res.on('close', () => {
+    s.hung.delete(res);
+    if (res.writableEnded) return;
+    entry.callerGaveUp = true;
+    if (entry.outcome === 'hang') entry.outcome = 'aborted';
+  });
+}
+
+/** The answer for a request that passed the faults: a replay under its key, or the handler's. */
+function answer(s, req, route, params, body, key, path, entry) {
+  const first = key ? s.responses.get(key) : undefined;
+  if (first) {
+    if (first.method !== req.method || first.path !== path) {
+      Object.assign(entry, { status: 422, outcome: 'rejected' });
+      return reply(422, { error: 'idempotency_key_reused', message: `key ${key} was used for ${first.method} ${first.path}` });
+    }
+    Object.assign(entry, { status: first.status, outcome: 'replayed' });
+    return { ...first, headers: { 'idempotent-replayed': 'true' } };
+  }
+
+  const response = route.run(s, body, params);
+  Object.assign(entry, { status: response.status, outcome: response.status < 400 ? 'ok' : 'rejected' });
+  // Only final answers are remembered: a 5xx must stay retryable under the same key.
+  if (key && response.status < 500) {
+    s.responses.set(key, { method: req.method, path, ...response });
+    s.keys[key].status = response.status;
+  }
+  return response;
+}
+
 async function handleBusiness(s, req, res, route, params) {
   const body = await readJson(req);
   const key = req.headers['idempotency-key'] ?? null;
   const path = req.url.split('?')[0];
-  // `outcome`: ok | rejected (4xx from the handler) | replayed | fault | hang | aborted
+  // `outcome`: ok | rejected (4xx from the handler) | replayed | fault | hang | aborted; a
+  // `hang` (afterHandler) or `slow` fault adds `answerLost` or `delayedMs` to the handler's outcome.
   const entry = {
     seq: ++s.counters.seq, method: req.method, path, target: route.target, key,
     status: null, outcome: 'pending', at: Date.now(),
@@ -216,45 +305,93 @@ async function handleBusiness(s, req, res, route, params) {
 
   // Faults stand for the infrastructure in front of the handler, so they win over replays.
   const fault = takeFault(s, route.target);
-  if (fault?.mode === 'hang') {
+  if (fault?.mode === 'hang' && !fault.afterHandler) {
     entry.outcome = 'hang';
-    s.hung.add(res);
-    // The caller gave up (timeout or abort) when the connection closes with no response.
-    res.on('close', () => {
-      s.hung.delete(res);
-      if (!res.writableEnded) entry.outcome = 'aborted';
-    });
-    return;
+    return holdOpen(s, res, entry);
   }
-  if (fault) {
+  if (fault && fault.mode !== 'hang' && fault.mode !== 'slow') {
     const response = faultResponse(fault);
     Object.assign(entry, { status: response.status, outcome: 'fault' });
     return send(res, response);
   }
 
-  const first = key ? s.responses.get(key) : undefined;
-  if (first) {
-    if (first.method !== req.method || first.path !== path) {
-      Object.assign(entry, { status: 422, outcome: 'rejected' });
-      return send(res, reply(422, { error: 'idempotency_key_reused', message: `key ${key} was used for ${first.method} ${first.path}` }));
-    }
-    Object.assign(entry, { status: first.status, outcome: 'replayed' });
-    return send(res, { ...first, headers: { 'idempotent-replayed': 'true' } });
+  const response = answer(s, req, route, params, body, key, path, entry);
+  if (fault?.mode === 'hang') {
+    // The handler ran (its effect is real): only the answer is lost.
+    entry.answerLost = true;
+    return holdOpen(s, res, entry);
   }
-
-  const response = route.run(s, body, params);
-  Object.assign(entry, { status: response.status, outcome: response.status < 400 ? 'ok' : 'rejected' });
-  // Only final answers are remembered: a 5xx must stay retryable under the same key.
-  if (key && response.status < 500) {
-    s.responses.set(key, { method: req.method, path, ...response });
-    s.keys[key].status = response.status;
+  if (fault?.mode === 'slow') {
+    entry.delayedMs = fault.delayMs;
+    holdOpen(s, res, entry);
+    const timer = setTimeout(() => {
+      s.timers.delete(timer);
+      if (!res.destroyed) send(res, response);
+    }, fault.delayMs);
+    s.timers.add(timer);
+    return;
   }
   send(res, response);
 }
 
-function createHandler(getState, resetState) {
-  return async (req, res) => {
-    const s = getState();
+/**
+ * The service without a socket: `handle(req, res)` serves one request (mount it under a path
+ * prefix by rewriting `req.url`); `publish(notification)` (optional) receives each notification
+ * about a state change, in order; `paymentProcessingMs` delays `payment.processed` after a charge.
+ */
+export function createOrderService({ stock = INITIAL_STOCK, publish = null, paymentProcessingMs = 0 } = {}) {
+  let state = freshState(stock);
+  state.paymentProcessingMs = paymentProcessingMs;
+  let publishing = Promise.resolve();
+  const delayed = new Set(); // Promises of notifications announced with a delay, not yet queued
+  const publishInOrder = (notification) => {
+    publishing = publishing
+      .then(() => publish(notification))
+      .catch((error) => console.error(`order service: ${notification.type} was not published:`, error));
+  };
+
+  // Payment confirmations (delayed announcements) can be held back (`holdPaymentConfirmations`):
+  // while they are, each one that falls due waits here, in order, for the release.
+  let held = null;
+
+  const flushOutbox = (s) => {
+    for (const { notification, delayMs } of s.outbox.splice(0)) {
+      if (publish === null) continue;
+      if (delayMs === 0) {
+        publishInOrder(notification);
+        continue;
+      }
+      let due;
+      delayed.add(new Promise((resolve) => (due = resolve)));
+      const send = () => {
+        publishInOrder({ ...notification, timestamp: Date.now() });
+        due();
+      };
+      const timer = setTimeout(() => {
+        s.timers.delete(timer);
+        if (held) held.push({ send, drop: due });
+        else send();
+      }, delayMs);
+      s.timers.add(timer);
+      // A reset drops the timer: the notification is not due any more.
+      timer.cancelled = due;
+    }
+  };
+
+  const resetState = () => {
+    // Requests still hung from an earlier scenario must not linger into the next one.
+    for (const res of state.hung) res.destroy();
+    for (const timer of state.timers) {
+      clearTimeout(timer);
+      timer.cancelled?.();
+    }
+    for (const { drop } of held?.splice(0) ?? []) drop();
+    state = freshState(stock, state.counters);
+    state.paymentProcessingMs = paymentProcessingMs;
+  };
+
+  async function handle(req, res) {
+    const s = state;
     const path = req.url.split('?')[0];
     try {
       if (req.method === 'GET' && path === '/_state') return send(res, reply(200, publicState(s)));
@@ -264,9 +401,20 @@ function createHandler(getState, resetState) {
         return send(res, reply(200, { ok: true }));
       }
       if (req.method === 'POST' && path === '/_faults') return send(res, addFault(s, await readJson(req)));
+      if (req.method === 'DELETE' && path === '/_faults') {
+        const label = new URL(req.url, 'http://x').searchParams.get('label');
+        s.faults = label === null ? [] : s.faults.filter((f) => f.label !== label);
+        return send(res, reply(200, { ok: true }));
+      }
       for (const route of ROUTES) {
         const match = req.method === route.method && route.path.exec(path);
-        if (match) return await handleBusiness(s, req, res, route, match.slice(1).map(decodeURIComponent));
+        if (match) {
+          try {
+            return await handleBusiness(s, req, res, route, match.slice(1).map(decodeURIComponent));
+          } finally {
+            flushOutbox(s);
+          }
+        }
       }
       send(res, reply(404, { error: 'not_found', message: `${req.method} ${path}` }));
     } catch (error) {
@@ -274,22 +422,44 @@ function createHandler(getState, resetState) {
       if (error instanceof SyntaxError) return send(res, invalid(`malformed JSON: ${error.message}`));
       send(res, reply(500, { error: 'internal', message: String(error?.message ?? error) }));
     }
+  }
+
+  return {
+    handle,
+    state: () => publicState(state),
+    /** Holds payment confirmations (`payment.processed`) back until the returned function is
+     *  called, which publishes them in order: a payment processor slow to confirm, for as long
+     *  as a test needs. */
+    holdPaymentConfirmations() {
+      held ??= [];
+      return () => {
+        const due = held ?? [];
+        held = null;
+        for (const { send } of due) send();
+      };
+    },
+    /** Resolves once every notification announced so far (delayed ones included) was published
+     *  (or failed to be). Not while confirmations are held. */
+    async published() {
+      while (delayed.size > 0) {
+        const waiting = [...delayed];
+        await Promise.all(waiting);
+        for (const p of waiting) delayed.delete(p);
+      }
+      await publishing;
+    },
+    close: () => resetState(),
   };
 }
 
 /**
- * Starts the service on 127.0.0.1 (port 0 = any free port).
+ * Starts the service on 127.0.0.1 (port 0 = any free port); options as `createOrderService`.
  * @returns {Promise<{ url: string, close(): Promise<void>, state(): Promise<object>,
  *   inject(fault: object): Promise<object>, reset(): Promise<void> }>}
  */
-export async function startOrderService({ port = 0, stock = INITIAL_STOCK } = {}) {
-  let state = freshState(stock);
-  const resetState = () => {
-    // Requests still hung from an earlier scenario must not linger into the next one.
-    for (const res of state.hung) res.destroy();
-    state = freshState(stock);
-  };
-  const server = http.createServer(createHandler(() => state, resetState));
+export async function startOrderService({ port = 0, ...options } = {}) {
+  const service = createOrderService(options);
+  const server = http.createServer(service.handle);
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
@@ -314,6 +484,7 @@ export async function startOrderService({ port = 0, stock = INITIAL_STOCK } = {}
     reset: async () => void (await control('POST', '/_reset', {})),
     close: () =>
       new Promise((resolve) => {
+        service.close();
         server.close(() => resolve());
         // Keep-alive sockets (and hung requests) would otherwise hold close() open.
         server.closeAllConnections();
