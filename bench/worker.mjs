@@ -62,6 +62,25 @@ export default {
   },
 };`;
 
+// edgesaga's executor in the Worker itself: no Durable Object, no journal, no hub — the cost of
+// the coordinator alone, next to the cost of durability.
+const IN_WORKER = `
+import wasm from '../pkg/edgesaga_bg.wasm';
+import { initSync, TransactionCoordinator } from '../pkg/edgesaga.js';
+export { HubObject } from './hub.js';
+export { TransactionObject } from './transactions.js';
+initSync({ module: wasm });
+export default {
+  async fetch(request) {
+    if (request.method !== 'POST') return new Response(null, { status: 401 }); // the harness's probe
+    const { definition, context, transactionId } = await request.json();
+    const coordinator = new TransactionCoordinator();
+    const result = await coordinator.executeHttpTransaction(definition, { context, transactionId });
+    coordinator.free();
+    return Response.json({ status: result.status });
+  },
+};`;
+
 async function measure(label, url, upstream, send) {
   const overheads = [];
   const started = process.hrtime.bigint();
@@ -86,6 +105,7 @@ async function measure(label, url, upstream, send) {
 const upstream = await startUpstream();
 const edge = await startWorker();
 const hand = await startWorker({ script: HAND_WRITTEN });
+const bare = await startWorker({ script: IN_WORKER });
 try {
   const viaEdgesaga = (url, tx) =>
     fetch(new URL('/transactions', url), {
@@ -95,16 +115,22 @@ try {
     }).then((r) => r.json());
   const viaHand = (url, tx) =>
     fetch(url, { method: 'POST', body: JSON.stringify({ base: upstream.url, tx }) }).then((r) => r.json());
+  const viaBare = (url, tx) =>
+    fetch(url, { method: 'POST', body: JSON.stringify({ definition: definition(upstream.url), context: { orderId: tx }, transactionId: tx }) })
+      .then((r) => r.json());
   const e = await measure('edge', edge.url, upstream, viaEdgesaga);
+  const b = await measure('bare', bare.url, upstream, viaBare);
   const h = await measure('hand', hand.url, upstream, viaHand);
   const row = (name, r) =>
     `    ${name.padEnd(34)} ${r.tps.toFixed(0).padStart(6)} tx/s   overhead/step p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms`;
   console.log(`worker: ${RUNS} sequential 3-step transactions under local workerd, upstream delay ${UPSTREAM_DELAY_MS} ms`);
   console.log(row('edgesaga (journaled Durable Object)', e));
+  console.log(row('edgesaga in the Worker (no DO)', b));
   console.log(row('hand-written Worker (no journal)', h));
   console.log(`    edgesaga p50 overhead/step ${e.p50.toFixed(2)} ms (goal <= 1 ms); ${(e.p50 / h.p50).toFixed(1)}x the hand-written Worker's`);
 } finally {
   await edge.mf.dispose();
   await hand.mf.dispose();
+  await bare.mf.dispose();
   upstream.close();
 }
