@@ -225,10 +225,21 @@ fn a_finished_transaction_runs_nothing_and_journals_nothing_more() {
     let whole = run(&sc, Recovery::fresh(3), usize::MAX);
     let recovery = Recovery::replay(3, &whole.records).unwrap();
     assert_eq!(recovery.finished(), Some(TransactionStatus::Committed));
-    let again = run(&sc, recovery, usize::MAX);
+    let again = run(&sc, recovery.clone(), usize::MAX);
     assert!(again.log.calls.is_empty());
     assert!(again.records.is_empty(), "{:?}", again.records);
     assert_eq!(again.report.unwrap().status, TransactionStatus::Committed);
+    // Nor does it announce a start or an end that is not happening now.
+    let recorder =
+        saga_runner::Recorder { names: (0..3).map(saga_scenario::step_name).collect(), ..Default::default() };
+    let def = sc.definition();
+    let clock = Rc::new(VirtualClock::new());
+    let runner = Runner::new(sc.clone(), clock.clone(), Rc::default());
+    let rng = SeededRng::new(7);
+    let host = Host { clock: &*clock, rng: &rng, observer: &recorder };
+    let report = clock.run(resume(&def, &runner, &host, TX.into(), CancelToken::new(), recovery));
+    assert_eq!(report.status, TransactionStatus::Committed);
+    assert!(recorder.events.borrow().is_empty(), "{:?}", recorder.events.borrow());
 }
 
 #[test]

@@ -100,7 +100,11 @@ impl<R: StepRunner + ?Sized> Run<'_, R> {
         // without touching the caller's.
         let (forward, _link) = cancel.child();
         let deadline = self.def.timeout_ms.map(|ms| self.started_at + ms as f64);
-        self.emit(EventKind::TransactionStarted, None, 0, None, None);
+        // A transaction the journal says finished is only reported: nothing starts or ends now.
+        let replay_only = self.recovery.finished().is_some();
+        if !replay_only {
+            self.emit(EventKind::TransactionStarted, None, 0, None, None);
+        }
         let mut failure = match self.recovery.started_at() {
             Some(_) => None, // resuming: the start is on record already
             None => self.checkpoint(CheckpointKind::TransactionStarted, None, 0, None).await.err().map(|e| (None, e)),
@@ -164,7 +168,9 @@ impl<R: StepRunner + ?Sized> Run<'_, R> {
                 self.journal_error.get_or_insert(e.message);
             }
         }
-        self.emit(EventKind::finished(status), None, 0, error.as_ref(), None);
+        if !replay_only {
+            self.emit(EventKind::finished(status), None, 0, error.as_ref(), None);
+        }
         Report {
             transaction_id: self.transaction_id,
             status,
