@@ -47,7 +47,7 @@ const definition = (base) => ({
 
 // The hand-written peer: the same three POSTs in sequence, straight from the Worker.
 const HAND_WRITTEN = `
-export { HubObject } from './hub.js';
+export { HubObject } from './hub-object.js';
 export { TransactionObject } from './transactions.js';
 export default {
   async fetch(request) {
@@ -67,7 +67,7 @@ export default {
 const IN_WORKER = `
 import wasm from '../pkg/edgesaga_bg.wasm';
 import { initSync, TransactionCoordinator } from '../pkg/edgesaga.js';
-export { HubObject } from './hub.js';
+export { HubObject } from './hub-object.js';
 export { TransactionObject } from './transactions.js';
 initSync({ module: wasm });
 export default {

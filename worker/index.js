@@ -1,7 +1,8 @@
 // edgesaga's Cloudflare Worker entry (wrangler.toml `main`): loads the wasm package once per
 // isolate and routes requests.
 //
-//   /events          the notification hub (worker/hub.js): POST publishes, GET streams (SSE)
+//   /events          the notification hub (worker/hub.js, its object worker/hub-object.js):
+//                    POST publishes, GET streams (SSE)
 //   /transactions    declarative transactions (worker/transactions.js): POST runs one, GET
 //                    /transactions/:id reports it; each in its own journaled Durable Object
 
@@ -10,7 +11,7 @@ import { initSync } from '../pkg/edgesaga.js';
 import { handleEvents } from './hub.js';
 import { handleTransactions } from './transactions.js';
 
-export { HubObject } from './hub.js';
+export { HubObject } from './hub-object.js';
 export { TransactionObject } from './transactions.js';
 
 initSync({ module: wasm });

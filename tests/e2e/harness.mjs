@@ -8,10 +8,11 @@
 // console error ("Failed to load resource: … 402"), and reports a fetch aborted by a step's
 // timeout, or cut off by a reload, as a failed request (net::ERR_ABORTED).
 
+import { before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../js/chromium.mjs';
 import { startDemo } from '../../demo/server.mjs';
 import { INITIAL_STOCK } from '../../demo/order-service.mjs';
 
@@ -28,11 +29,7 @@ export async function startE2e(options = {}) {
     throw new Error('www/dist is older than pkg/: run `npx vite build www` again');
   }
   const demo = await startDemo({ port: 0, ...options });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   return {
     demo,
     browser,
@@ -41,6 +38,24 @@ export async function startE2e(options = {}) {
       await demo.close();
     },
   };
+}
+
+/**
+ * The demo and a browser for the whole test file, with fresh services before each test: call at
+ * the top of a test file. Returns `{ demo, browser }`, filled in once the file's `before` ran.
+ */
+export function useE2e(options = {}) {
+  const e2e = {};
+  before(async () => {
+    Object.assign(e2e, await startE2e(options));
+  });
+  after(async () => {
+    await e2e.close?.();
+  });
+  beforeEach(async () => {
+    await resetServices(e2e.demo);
+  });
+  return e2e;
 }
 
 /** Fresh services, faults disarmed: what each test starts from. */

@@ -2,23 +2,14 @@
 // page runs the transaction with the wasm package (built by Vite); each test checks what the
 // page shows (the timeline, the feed) against what the services themselves recorded.
 
-import { test, before, after, beforeEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startE2e, resetServices, openDemo, placeOrder, finished, timeline, feed, feedReaches, publishedSince,
+  useE2e, openDemo, placeOrder, finished, timeline, feed, feedReaches, publishedSince,
   serviceState, screenshot, assertClean, assertNothingLeft, requestCounts, undoOrder, STEPS, INITIAL_STOCK,
 } from './harness.mjs';
 
-let e2e;
-before(async () => {
-  e2e = await startE2e();
-});
-after(async () => {
-  await e2e?.close();
-});
-beforeEach(async () => {
-  await resetServices(e2e.demo);
-});
+const e2e = useE2e();
 
 /** Opens the page, places an order with `faults`, waits for the outcome. */
 async function order(name, faults = []) {

@@ -7,25 +7,16 @@
 // (`holdPaymentConfirmations`), while a service holds its answer (a `hang` fault), or once a
 // given notification was shown — each a condition waited for, never a guess of timing.
 
-import { test, before, after, beforeEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startE2e, resetServices, openDemo, placeOrder, finished, timeline, feed, feedReaches, publishedSince,
+  useE2e, openDemo, placeOrder, finished, timeline, feed, feedReaches, publishedSince,
   serviceState, injectFault, screenshot, assertClean, assertNothingLeft, requestCounts, undoOrder, reload, watch,
   ready, STEPS,
 } from './harness.mjs';
 import { eventually } from '../js/waits.mjs';
 
-let e2e;
-before(async () => {
-  e2e = await startE2e();
-});
-after(async () => {
-  await e2e?.close();
-});
-beforeEach(async () => {
-  await resetServices(e2e.demo);
-});
+const e2e = useE2e();
 
 const stepState = (page, step, state) =>
   page.waitForSelector(`#steps li[data-step="${step}"][data-state="${state}"]`, { timeout: 15_000 });

@@ -2,23 +2,14 @@
 // middle of an order, and the page gone and back, with every notification the hub published
 // shown exactly once, in order.
 
-import { test, before, after, beforeEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startE2e, resetServices, openDemo, placeOrder, finished, timeline, feed, feedReaches, publishedSince,
+  useE2e, openDemo, placeOrder, finished, timeline, feed, feedReaches, publishedSince,
   serviceState, screenshot, assertClean, reload, ready, STEPS,
 } from './harness.mjs';
 
-let e2e;
-before(async () => {
-  e2e = await startE2e();
-});
-after(async () => {
-  await e2e?.close();
-});
-beforeEach(async () => {
-  await resetServices(e2e.demo);
-});
+const e2e = useE2e();
 
 const unique = (list) => new Set(list).size === list.length;
 

@@ -8,13 +8,12 @@
 //
 // Each transport's scenario runs once (in `before`); the tests below it judge one aspect each.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { launchChromium } from './chromium.mjs';
 import { sleep, range, eventually } from './waits.mjs';
-import { startSseServer, lightweight, envelope, POISON, UNICODE } from './sse-server.mjs';
-import { startBrowserFront } from './stream-browser-server.mjs';
+import { lightweight, envelope, POISON, UNICODE } from './sse-server.mjs';
+import { useStreamBrowser } from './stream-browser-setup.mjs';
 
 const RESULTS = new URL('../../test-results/', import.meta.url);
 const TRANSPORTS = ['eventsource', 'fetch'];
@@ -24,53 +23,26 @@ const CUT_OR_ABORTED = /ERR_INCOMPLETE_CHUNKED_ENCODING|ERR_ABORTED|ERR_EMPTY_RE
 
 let sse;
 let front;
-let browser;
-
-before(async () => {
-  sse = await startSseServer({ heartbeatMs: 0, historySize: 10_000 });
-  front = await startBrowserFront({ upstream: sse.origin });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await front?.close();
-  await sse?.close();
-});
+const openStreamPage = useStreamBrowser((started) => ({ sse, front } = started));
 
 /**
  * A fresh page on the front server with edgesaga loaded, and everything it reported:
  * console errors and warnings, uncaught exceptions, failed requests, HTTP errors.
- * `npm run build` may be rewriting pkg/ while the page loads: retry a few times.
  */
-async function openPage() {
-  for (let attempt = 1; ; attempt++) {
-    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-    const page = await context.newPage();
-    const report = { console: [], pageErrors: [], failed: [], httpErrors: [] };
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') report.console.push(`${msg.type()}: ${msg.text()}`);
-    });
-    page.on('pageerror', (error) => report.pageErrors.push(String(error?.stack ?? error)));
-    page.on('requestfailed', (request) => {
-      report.failed.push({ path: new URL(request.url()).pathname, error: request.failure()?.errorText ?? null });
-    });
-    page.on('response', (response) => {
-      if (response.status() >= 400) report.httpErrors.push(`${response.status()} ${response.url()}`);
-    });
-    try {
-      await page.goto(front.origin + '/', { waitUntil: 'load' });
-      await page.waitForFunction(() => window.streamTestReady !== undefined, null, { timeout: 10_000 });
-      if (!(await page.evaluate(() => window.streamTestReady))) {
-        throw new Error(`edgesaga failed to load: ${await page.evaluate(() => window.streamTestLoadError)}`);
-      }
-      return { page, context, report };
-    } catch (error) {
-      await context.close();
-      if (attempt >= 5) throw error;
-      await sleep(5000);
-    }
-  }
+function openPage() {
+  return openStreamPage({
+    contextOptions: { viewport: { width: 1000, height: 900 } },
+    watch(page, report) {
+      report.failed = [];
+      report.httpErrors = [];
+      page.on('requestfailed', (request) => {
+        report.failed.push({ path: new URL(request.url()).pathname, error: request.failure()?.errorText ?? null });
+      });
+      page.on('response', (response) => {
+        if (response.status() >= 400) report.httpErrors.push(`${response.status()} ${response.url()}`);
+      });
+    },
+  });
 }
 
 /**

@@ -15,12 +15,11 @@
 // so a test can tell a reset backoff from a doubled one, and a reconnect that comes at once
 // from one that waited. Everything else is judged by the server's connection log.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium } from './chromium.mjs';
 import { sleep, range, eventually as poll } from './waits.mjs';
-import { startSseServer, lightweight } from './sse-server.mjs';
-import { startBrowserFront } from './stream-browser-server.mjs';
+import { lightweight } from './sse-server.mjs';
+import { useStreamBrowser } from './stream-browser-setup.mjs';
 
 // How long to watch for a reconnect that must not happen: one that skips a pause or a
 // backoff by mistake comes within milliseconds.
@@ -32,55 +31,23 @@ const PROMPT_MS = 10_000;
 const eventually = (check, timeoutMs = 15_000) => poll(check, timeoutMs);
 
 let sse;
-let front;
-let browser;
-
-before(async () => {
-  sse = await startSseServer({ heartbeatMs: 0, historySize: 10_000 });
-  front = await startBrowserFront({ upstream: sse.origin });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await front?.close();
-  await sse?.close();
-});
+const openStreamPage = useStreamBrowser((started) => ({ sse } = started));
 
 /**
  * A fresh page with edgesaga loaded, the jitter pinned (see the top of the file) and a log of
  * the window's `online`/`offline` events; `report` collects uncaught exceptions and console
- * messages. `npm run build` may be rewriting pkg/ while the page loads: retry a few times.
+ * messages.
  */
-async function openPage() {
-  for (let attempt = 1; ; attempt++) {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const report = { pageErrors: [], console: [] };
-    page.on('pageerror', (error) => report.pageErrors.push(String(error?.stack ?? error)));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') report.console.push(`${msg.type()}: ${msg.text()}`);
-    });
-    try {
-      await page.goto(front.origin + '/', { waitUntil: 'load' });
-      await page.waitForFunction(() => window.streamTestReady !== undefined, null, { timeout: 10_000 });
-      if (!(await page.evaluate(() => window.streamTestReady))) {
-        throw new Error(`edgesaga failed to load: ${await page.evaluate(() => window.streamTestLoadError)}`);
+function openPage() {
+  return openStreamPage({
+    prepare: (page) => page.evaluate(() => {
+      Math.random = () => 1 - 2 ** -40;
+      window.pageEvents = [];
+      for (const type of ['online', 'offline']) {
+        addEventListener(type, () => window.pageEvents.push({ type, onLine: navigator.onLine, at: performance.now() }));
       }
-      await page.evaluate(() => {
-        Math.random = () => 1 - 2 ** -40;
-        window.pageEvents = [];
-        for (const type of ['online', 'offline']) {
-          addEventListener(type, () => window.pageEvents.push({ type, onLine: navigator.onLine, at: performance.now() }));
-        }
-      });
-      return { page, context, report };
-    } catch (error) {
-      await context.close();
-      if (attempt >= 5) throw error;
-      await sleep(5000);
-    }
-  }
+    }),
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
-// The notification hub (worker/index.js + worker/hub.js) under real workerd, through Miniflare,
-// configured from wrangler.toml (its Durable Object binding, migrations, compatibility date and
-// flags; the vars are the file's with test tokens and a short heartbeat). Clients are Node's
-// fetch, parsed with our SseParser, and our own NotificationStream.
+// The notification hub (worker/index.js, worker/hub.js, worker/hub-object.js) under real
+// workerd, through Miniflare, configured from wrangler.toml (its Durable Object binding,
+// migrations, compatibility date and flags; the vars are the file's with test tokens and a short
+// heartbeat). Clients are Node's fetch, parsed with our SseParser, and our own NotificationStream.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
