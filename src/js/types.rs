@@ -34,10 +34,8 @@ export interface RetryPolicy {
   nonRetryable?: string[];
 }
 
-export interface StepDefinition<C extends object = Record<string, unknown>> {
-  name: string;
-  execute: (ctx: StepContext<C>, info: StepInfo) => unknown;
-  compensate?: (ctx: StepContext<C>, info: StepInfo) => unknown;
+/** A step's policies, the same for JS and HTTP steps. */
+export interface StepPolicy {
   retry?: RetryPolicy;
   timeoutMs?: number;
   compensationRetry?: RetryPolicy;
@@ -47,6 +45,12 @@ export interface StepDefinition<C extends object = Record<string, unknown>> {
   /** The result must carry `version === expectedVersion`, else `OptimisticLockError` and compensation. */
   requiresVersionCheck?: boolean;
   expectedVersion?: number | string;
+}
+
+export interface StepDefinition<C extends object = Record<string, unknown>> extends StepPolicy {
+  name: string;
+  execute: (ctx: StepContext<C>, info: StepInfo) => unknown;
+  compensate?: (ctx: StepContext<C>, info: StepInfo) => unknown;
 }
 
 export interface TransactionDefinition<C extends object = Record<string, unknown>> {
@@ -96,19 +100,12 @@ export interface AwaitDefinition {
   timeoutMs?: number;
 }
 
-export interface HttpStepDefinition {
+export interface HttpStepDefinition extends StepPolicy {
   name: string;
   kind?: 'http' | 'await';
   request?: HttpRequestDefinition;
   compensate?: HttpRequestDefinition;
   await?: AwaitDefinition;
-  retry?: RetryPolicy;
-  timeoutMs?: number;
-  compensationRetry?: RetryPolicy;
-  compensationTimeoutMs?: number;
-  compensateOnFailure?: boolean;
-  requiresVersionCheck?: boolean;
-  expectedVersion?: number | string;
 }
 
 /** A transaction whose steps are HTTP requests and waits, as JSON: it runs in a page or a Worker. */
