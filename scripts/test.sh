@@ -12,6 +12,8 @@ step "format and lints"
 cargo fmt --check
 cargo clippy --quiet --all-targets -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown --lib --test wasm_node --test wasm_browser -- -D warnings
+# Broken intra-doc links fail too: the docs are how a newcomer finds things.
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
 
 step "native Rust tests"
 cargo test --quiet

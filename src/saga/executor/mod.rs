@@ -2,7 +2,8 @@
 //! completed steps in reverse order when one fails for good.
 //!
 //! The executor knows nothing of JavaScript: a [`StepRunner`] performs the steps, a
-//! [`Clock`] and an [`Rng`] stand for the host, an [`Observer`] hears what happens.
+//! [`Clock`](crate::platform::Clock) and an [`Rng`](crate::platform::Rng) stand for the host, an
+//! [`Observer`](super::Observer) hears what happens.
 //!
 //! ```
 //! use edgesaga::platform::{virtual_time::VirtualClock, SeededRng};
