@@ -5,6 +5,7 @@
 const JOURNAL = 'journal'; // key [transactionId, seq] -> record
 const TRANSACTIONS = 'transactions'; // key transactionId -> { finished }
 const KV = 'kv'; // key -> string
+const WEEK_MS = 7 * 24 * 3600 * 1000;
 
 export async function openBrowserStorage(name) {
   if (typeof name !== 'string' || name === '') throw invalid('name', 'must be a non-empty string');
@@ -88,10 +89,18 @@ class IdbStorage {
   }
 
   async unfinished() {
+    return (await this.transactions()).filter(([, t]) => !t.finished).map(([id]) => id);
+  }
+
+  async pruneFinished(olderThanMs = WEEK_MS) {
+    return pruneFinished(this, await this.transactions(), olderThanMs);
+  }
+
+  async transactions() {
     const tx = this.db.transaction(TRANSACTIONS, 'readonly');
     const store = tx.objectStore(TRANSACTIONS);
     const [keys, values] = await Promise.all([result(store.getAllKeys()), result(store.getAll())]);
-    return keys.filter((_, i) => !values[i].finished);
+    return keys.map((id, i) => [id, values[i]]);
   }
 
   async get(key) {
@@ -154,6 +163,10 @@ class LocalStorage {
     return Object.entries(this.read(TRANSACTIONS, '', {})).filter(([, t]) => !t.finished).map(([id]) => id);
   }
 
+  async pruneFinished(olderThanMs = WEEK_MS) {
+    return pruneFinished(this, Object.entries(this.read(TRANSACTIONS, '', {})), olderThanMs);
+  }
+
   async get(key) {
     return this.storage.getItem(this.key(KV, key));
   }
@@ -163,6 +176,16 @@ class LocalStorage {
   }
 
   close() {}
+}
+
+// Journals of transactions that finished more than `olderThanMs` ago are dropped (a waiting tab
+// reads the outcome from the journal, so the recent ones stay); unfinished ones never are.
+async function pruneFinished(storage, transactions, olderThanMs) {
+  if (typeof olderThanMs !== 'number' || !(olderThanMs >= 0)) throw invalid('olderThanMs', 'must be a non-negative number');
+  const cutoff = Date.now() - olderThanMs;
+  const old = transactions.filter(([, t]) => t.finished && t.at <= cutoff).map(([id]) => id);
+  for (const id of old) await storage.forget(id);
+  return old.length;
 }
 
 // Web Locks: resolves once this page holds `edgesaga:tx:<id>` with a function that releases it,

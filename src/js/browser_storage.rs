@@ -77,6 +77,11 @@ export interface BrowserStorage extends JournalStore {
   forget(transactionId: string): Promise<void>;
   /** Transactions whose journal has a start and no finish: resume them after a reload. */
   unfinished(): Promise<string[]>;
+  /**
+   * Drops the journals of transactions that finished more than `olderThanMs` ago (default 7
+   * days) and returns how many; unfinished ones are never dropped.
+   */
+  pruneFinished(olderThanMs?: number): Promise<number>;
   get(key: string): Promise<string | null>;
   set(key: string, value: string): Promise<void>;
   close(): void;

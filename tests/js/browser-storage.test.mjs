@@ -41,6 +41,10 @@ window.run = async (transactionId, slowMs) => {
   return window.results.at(-1);
 };
 window.storageKind = storage.kind;
+window.prune = async (id, olderThanMs) => {
+  const pruned = await storage.pruneFinished(olderThanMs);
+  return { pruned, left: (await storage.load(id)).length, unfinished: await storage.unfinished() };
+};
 window.kv = { get: (k) => storage.get(k), set: (k, v) => storage.set(k, v) };
 // After a reload: resume what the journal says is unfinished, with the same definition.
 const resumed = [];
@@ -141,6 +145,11 @@ for (const noIndexedDb of [false, true]) {
       assert.deepEqual([count(id, 'one'), count(id, 'slow'), count(id, 'three')], [1, 2, 1],
         'step one ran once; the in-flight step ran again under its key; three once');
       assert.deepEqual(await page.evaluate(() => window.kv.set('k', 'v').then(() => window.kv.get('k'))), 'v');
+      // Finished journals go once old enough; a fresh one stays for tabs that wait on it.
+      // 9 records: the slow step's start is there twice (before the reload, and its rerun).
+      assert.deepEqual(await page.evaluate((id) => window.prune(id, 60_000), id), { pruned: 0, left: 9, unfinished: [] });
+      assert.deepEqual(await page.evaluate((id) => window.prune(id, 0), id), { pruned: 1, left: 0, unfinished: [] });
+      await assert.rejects(page.evaluate(() => window.prune('x', -1)), /olderThanMs/);
       await mkdir(RESULTS, { recursive: true });
       await page.screenshot({ path: new URL(`browser-storage-${kind}.png`, RESULTS).pathname });
       assert.deepEqual(problems, []);
