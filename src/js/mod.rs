@@ -28,7 +28,16 @@ mod stream;
 mod sys;
 mod types;
 
+use wasm_bindgen::prelude::wasm_bindgen;
+
 pub use browser_storage::open_browser_storage;
 pub use coordinator::{check_http_transaction, TransactionCoordinator};
 pub use sse::SseParser;
 pub use stream::NotificationStream;
+
+/// What JS needs once the module is instantiated: methods wasm-bindgen cannot express.
+#[wasm_bindgen(start)]
+fn start() {
+    stream::install_async_iterator();
+    sse::install_fast_feed();
+}

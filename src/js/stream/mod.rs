@@ -236,8 +236,7 @@ impl NotificationStream {
 }
 
 /// Gives the class its `Symbol.asyncIterator` (wasm-bindgen cannot export symbol-named methods).
-#[wasm_bindgen(start)]
-fn install_async_iterator() {
+pub fn install_async_iterator() {
     delivery::install_async_iterator(NotificationStream::inert().into());
 }
 
