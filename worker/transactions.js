@@ -159,22 +159,22 @@ export class TransactionObject extends DurableObject {
     const { definition, context, transactionId, tenant } = await storage.get(REQUEST_KEY);
     // Only a definition with an `await` step listens to the hub.
     const { stream, close } = awaits(definition) ? hubNotifications(this.env, tenant) : NO_NOTIFICATIONS;
+    const coordinator = new TransactionCoordinator({
+      journal: this.journal(),
+      onEvent: lifecyclePublisher(this.env, tenant, this.ctx),
+    });
     try {
-      const coordinator = new TransactionCoordinator({
-        journal: this.journal(),
-        onEvent: lifecyclePublisher(this.env, tenant, this.ctx),
-      });
       const result = await coordinator.executeHttpTransaction(definition, {
         transactionId,
         context,
         notifications: stream ?? undefined,
       });
-      coordinator.free();
       const json = resultJson(result);
       storage.put(RESULT_KEY, json); // durable before the response leaves (output gate)
       storage.deleteAlarm();
       return json;
     } finally {
+      coordinator.free(); // also when the journal could not be read
       stream?.close();
       this.ctx.waitUntil(close());
     }

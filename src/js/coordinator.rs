@@ -111,8 +111,7 @@ impl TransactionCoordinator {
     fn start(&self, definition: &JsValue, options: JsValue) -> Result<Promise, JsValue> {
         let parsed = parse(definition).map_err(|e| JsValue::from(Error::from(e)))?;
         let common = Common::read(&options)?;
-        let ctx = sys::make_context(&common.get("context"));
-        let results: Object = Reflect::get(&ctx, &"results".into()).unwrap_or_default().unchecked_into();
+        let (ctx, results) = new_context(&common.get("context"));
         let names: Vec<JsValue> = parsed.steps.iter().map(|s| s.name.clone()).collect();
         let view =
             TxView { names, ctx: ctx.clone(), results: results.clone(), transaction_id: common.transaction_id.clone() };
@@ -137,8 +136,7 @@ impl TransactionCoordinator {
                 return Err(invalid("options.notifications", "must have a waitFor(pattern, predicate, options) method"))
             }
         };
-        let ctx = sys::make_context(&context_js);
-        let results: Object = Reflect::get(&ctx, &"results".into()).unwrap_or_default().unchecked_into();
+        let (ctx, results) = new_context(&context_js);
         let names: Vec<JsValue> = tx.def.steps.iter().map(|s| JsValue::from_str(&s.name)).collect();
         let runner = HttpRunner {
             tx: tx.clone(),
@@ -182,13 +180,12 @@ impl TransactionCoordinator {
             let id: Rc<str> = transaction_id.as_string().unwrap_or_default().into();
             // A journaled transaction runs in one tab at a time; the next one waits, then
             // resumes from (or finds finished in) the journal.
-            let _lock = match &observer.journal {
-                Some(_) => Some(TransactionLock::acquire(&transaction_id).await?),
-                None => None,
-            };
-            let recovery = match &observer.journal {
-                Some(journal) => journal::recover(journal, &transaction_id, &view.names, &view.results).await?,
-                None => None,
+            let (_lock, recovery) = match &observer.journal {
+                Some(journal) => (
+                    Some(TransactionLock::acquire(&transaction_id).await?),
+                    journal::recover(journal, &transaction_id, &view.names, &view.results).await?,
+                ),
+                None => (None, None),
             };
             if let (Some(_), Some(restored)) = (&recovery, &restored) {
                 restored();
@@ -326,15 +323,12 @@ impl Common {
         if !options.is_undefined() && !options.is_null() && !options.is_object() {
             return Err(invalid("options", "must be an object"));
         }
-        let common =
-            |transaction_id, cancel, listener| Common { options: options.clone(), transaction_id, cancel, listener };
-        let draft = common(JsValue::UNDEFINED, CancelToken::new(), None);
-        let transaction_id = match draft.get("transactionId") {
+        let transaction_id = match option(options, "transactionId") {
             v if v.is_undefined() || v.is_null() => sys::new_transaction_id(),
             v if v.as_string().is_some_and(|s| !s.is_empty()) => v,
             _ => return Err(invalid("options.transactionId", "must be a non-empty string")),
         };
-        let signal = match draft.get("signal") {
+        let signal = match option(options, "signal") {
             v if v.is_undefined() || v.is_null() => None,
             v => Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid("options.signal", "must be an AbortSignal"))?),
         };
@@ -346,16 +340,28 @@ impl Common {
             let token = cancel.clone();
             AbortListener::once(&signal, move || token.abort(FailureKind::Aborted))
         });
-        Ok(common(transaction_id, cancel, listener))
+        Ok(Common { options: options.clone(), transaction_id, cancel, listener })
     }
 
     fn get(&self, key: &str) -> JsValue {
-        if self.options.is_object() {
-            Reflect::get(&self.options, &key.into()).unwrap_or(JsValue::UNDEFINED)
-        } else {
-            JsValue::UNDEFINED
-        }
+        option(&self.options, key)
     }
+}
+
+/// `options[key]`, or undefined when the options are absent.
+fn option(options: &JsValue, key: &str) -> JsValue {
+    if options.is_object() {
+        Reflect::get(options, &key.into()).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+/// The shared `ctx` (a shallow copy of `context`) and its `ctx.results`.
+fn new_context(context: &JsValue) -> (Object, Object) {
+    let ctx = sys::make_context(context);
+    let results = Reflect::get(&ctx, &"results".into()).unwrap_or_default().unchecked_into();
+    (ctx, results)
 }
 
 fn invalid(field: &str, reason: &str) -> JsValue {

@@ -32,7 +32,7 @@ use super::sys;
 use crate::json::Json;
 use crate::platform::web::WebClock;
 use crate::platform::Clock;
-use crate::saga::http::{version_of, HttpResponse, HttpTransaction, RenderedRequest, Scope, StepAction};
+use crate::saga::http::{version_of, HttpResponse, HttpTransaction, Scope, StepAction};
 use crate::saga::{Attempt, FailureKind, StepError, StepRunner, Version};
 
 /// Raw bindings to `http_glue.js`.
@@ -88,14 +88,14 @@ impl HttpRunner {
         }
     }
 
-    fn render(&self, step: usize, compensating: bool) -> Result<RenderedRequest, StepError<JsValue>> {
+    /// Calls `f` with what templates can read: the id, the context and the results so far.
+    fn with_scope<T>(&self, f: impl FnOnce(&Scope) -> T) -> T {
         let results = self.results.borrow();
-        let scope = Scope { transaction_id: &self.transaction_id, context: &self.context, results: &results };
-        self.tx.render_request(step, compensating, &scope)
+        f(&Scope { transaction_id: &self.transaction_id, context: &self.context, results: &results })
     }
 
     fn request(&self, step: usize, attempt: &Attempt) -> LocalBoxFuture<'static, Outcome> {
-        let request = match self.render(step, attempt.compensating) {
+        let request = match self.with_scope(|scope| self.tx.render_request(step, attempt.compensating, scope)) {
             Ok(r) => r,
             Err(e) => return Box::pin(futures::future::ready(Err(e))),
         };
@@ -130,11 +130,7 @@ impl HttpRunner {
     }
 
     fn wait(&self, step: usize, attempt: &Attempt) -> LocalBoxFuture<'static, Outcome> {
-        let rendered = {
-            let results = self.results.borrow();
-            let scope = Scope { transaction_id: &self.transaction_id, context: &self.context, results: &results };
-            self.tx.render_await(step, &scope)
-        };
+        let rendered = self.with_scope(|scope| self.tx.render_await(step, scope));
         let rendered = match (rendered, &self.notifications) {
             (Ok(r), Some(_)) => r,
             (Err(e), _) => return Box::pin(futures::future::ready(Err(e))),
