@@ -8,6 +8,7 @@
 //!   [`notification::NotificationSchemaError`];
 //! * [`pattern`] — routing patterns (`order.paid`, `order.*`, `*.created`, `*`) and filters;
 //! * [`dedupe`] — the bounded window that turns at-least-once into exactly-once;
+//! * [`event_source`] — own ids for events the browser's `EventSource` parsed;
 //! * [`router`] — the delivery core: dedupe, validation, delivery plans, handler retries, dead
 //!   letters ([`dead_letter`]) and the `Last-Event-ID` that is safe to persist;
 //! * [`recent`] — the last few seconds of notifications, for `waitFor`;
@@ -34,6 +35,7 @@
 
 pub mod dead_letter;
 pub mod dedupe;
+pub mod event_source;
 pub mod hub;
 pub mod notification;
 pub mod parser;

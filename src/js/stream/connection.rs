@@ -6,7 +6,6 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use js_sys::{Array, Uint8Array};
@@ -16,6 +15,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::sys;
 use super::Inner;
+use crate::notify::event_source::EventSourceIds;
 use crate::notify::parser::Event;
 use crate::platform::web::WebClock;
 use crate::platform::Clock;
@@ -169,15 +169,9 @@ pub async fn event_source(inner: &Rc<Inner>) -> Ended {
         }
     };
     let q = queue.clone();
-    // The router tells an event's own id from an inherited one by `Arc` identity (the parser
-    // shares one `Arc` until the next `id:` field): keep the same `Arc` while the id is unchanged.
-    let mut last: Arc<str> = Arc::from(inner.last_event_id().as_str());
-    let on_event = Closure::<dyn FnMut(String, String, String)>::new(move |kind: String, data, id: String| {
-        if *last != *id {
-            last = Arc::from(id);
-        }
-        let event_type = if kind == "message" { "message".into() } else { kind.into() };
-        push(&q, Signal::Event(Event { event_type, data, last_event_id: last.clone() }));
+    let mut ids = EventSourceIds::new(&inner.last_event_id());
+    let on_event = Closure::<dyn FnMut(String, String, String)>::new(move |kind: String, data, id| {
+        push(&q, Signal::Event(ids.event(&kind, data, id)));
     });
     let q = queue.clone();
     let on_open = Closure::<dyn FnMut()>::new(move || push(&q, Signal::Open));

@@ -49,7 +49,11 @@ export interface DeadLetter {
 export type HeadersProvider = () => Record<string, string> | Promise<Record<string, string>>;
 
 export interface NotificationStreamOptions {
-  /** `'fetch'` (default; headers, POST, Workers, Node) or the browser's `'eventsource'`. */
+  /**
+   * `'fetch'` (default; headers, POST, Workers, Node) or the browser's `'eventsource'`, which
+   * hides whether an event had an `id:` line: an event repeating the last id and the data of
+   * the event that set it is taken for that event replayed.
+   */
   transport?: 'fetch' | 'eventsource';
   /** Static headers, or a provider called before every (re)connection (token refresh). */
   headers?: Record<string, string> | HeadersProvider;
