@@ -9,14 +9,14 @@ source scripts/bootstrap.sh test
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "format and lints"
-cargo fmt --check
-cargo clippy --quiet --all-targets -- -D warnings
+cargo fmt --all --check
+cargo clippy --quiet --workspace --all-targets -- -D warnings
 cargo clippy --quiet --target wasm32-unknown-unknown --lib --test wasm_node --test wasm_browser -- -D warnings
 # Broken intra-doc links fail too: the docs are how a newcomer finds things.
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace
 
 step "native Rust tests"
-cargo test --quiet
+cargo test --quiet --workspace
 
 step "build the npm package and the demo page"
 BOOTSTRAP_MODE=test bash scripts/build.sh

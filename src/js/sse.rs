@@ -24,13 +24,12 @@
 //! and then named by index, and the last event ID only when it changes, so the glue reuses
 //! their JS strings. The glue reads wasm memory through views it renews only when it grows.
 
-use std::sync::Arc;
-
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
 use super::types::SseParserOptions;
-use crate::notify::parser::{EventRef, Limits, ProtocolError, ProtocolErrorKind, Sink, SseParser as Core};
+use crate::notify::parser::batch::{Batch, KEEP_BYTES};
+use crate::notify::parser::{Limits, SseParser as Core};
 
 /// Raw bindings to `sse_glue.js`.
 mod glue {
@@ -65,24 +64,6 @@ mod glue {
         pub fn install_fast_feed(instance: &JsValue);
     }
 }
-
-// The batch, mirrored in `sse_glue.js`: `text` holds the strings sent, in order, as UTF-8;
-// `meta` holds per event a head word of flags, then the byte lengths of the type (when sent as
-// text), of the new id (`NEW_ID`) and of the data; per error `ERROR | kind << 1`, then the
-// limit. The type is `message` (no flag), an index into the table of types the glue holds
-// (`TYPE_KNOWN`, index in bits 8 and up), or sent as text and then added to that table
-// (`TYPE_NEW`) or not (`TYPE_ONCE`, once the table is full).
-const ERROR: u32 = 1;
-const NEW_ID: u32 = 2;
-const TYPE_KNOWN: u32 = 4;
-const TYPE_NEW: u32 = 8;
-const TYPE_ONCE: u32 = 12;
-
-/// Most streams use a handful of event types; a hostile one cannot grow the table past this.
-const TYPES_MAX: usize = 64;
-
-/// Buffers above this are released after a feed rather than kept for the next one.
-const KEEP_BYTES: usize = 1 << 20;
 
 /// Incremental, spec-exact Server-Sent Events parser: feed it the bytes (or text) of a stream
 /// as they arrive; any chunking yields the same events.
@@ -133,7 +114,7 @@ impl SseParser {
             return Err(glue::bad_chunk(&chunk));
         }
         self.batch.clear(); // what a fast feed left was read already
-        self.core.feed(&self.input[..n as usize], &mut self.batch);
+        self.core.feed_batch(&self.input[..n as usize], &mut self.batch);
         if self.input.len() > KEEP_BYTES {
             self.input = Vec::new();
         }
@@ -157,11 +138,11 @@ impl SseParser {
         // The previous chunk's batch was read by the glue when this call returned.
         self.batch.clear();
         let n = (len as usize).min(self.input.len());
-        self.core.feed(&self.input[..n], &mut self.batch);
+        self.core.feed_batch(&self.input[..n], &mut self.batch);
         if self.input.len() > KEEP_BYTES {
             self.input = Vec::new();
         }
-        let (text, meta) = (&self.batch.text, &self.batch.meta);
+        let (text, meta) = (self.batch.text(), self.batch.meta());
         self.header = [
             text.as_ptr() as u32,
             text.len() as u32,
@@ -204,12 +185,12 @@ impl SseParser {
     /// How many events were dropped for going over `maxLineBytes` or `maxEventBytes`.
     #[wasm_bindgen(getter, js_name = protocolErrors)]
     pub fn protocol_errors(&self) -> f64 {
-        self.batch.errors as f64
+        self.batch.errors() as f64
     }
 
     fn flush(&mut self) -> Array {
         let batch = &mut self.batch;
-        let (text, meta) = (&batch.text, &batch.meta);
+        let (text, meta) = (batch.text(), batch.meta());
         let events = self.sink.build(text.as_ptr() as u32, text.len() as u32, meta.as_ptr() as u32, meta.len() as u32);
         batch.clear();
         events
@@ -220,77 +201,5 @@ impl SseParser {
 pub fn install_fast_feed() {
     if let Ok(instance) = SseParser::new(None) {
         glue::install_fast_feed(&JsValue::from(instance));
-    }
-}
-
-/// A chunk's events and errors, encoded for the glue.
-struct Batch {
-    text: Vec<u8>,
-    meta: Vec<u32>,
-    /// The custom event types the glue holds, by index.
-    types: Vec<Box<str>>,
-    /// The last event ID the glue holds.
-    sent_id: Arc<str>,
-    errors: u64,
-}
-
-impl Batch {
-    fn new() -> Self {
-        Batch { text: Vec::new(), meta: Vec::new(), types: Vec::new(), sent_id: Arc::from(""), errors: 0 }
-    }
-
-    fn clear(&mut self) {
-        if self.text.capacity() > KEEP_BYTES {
-            self.text = Vec::new();
-        }
-        self.text.clear();
-        self.meta.clear();
-    }
-
-    /// Appends `s` to the text and its byte length to `meta`.
-    #[inline]
-    fn push_text(&mut self, s: &str) {
-        self.text.extend_from_slice(s.as_bytes());
-        self.meta.push(s.len() as u32);
-    }
-}
-
-impl Sink for Batch {
-    fn event(&mut self, event: EventRef<'_>) {
-        let head = self.meta.len();
-        self.meta.push(0);
-        let mut flags = 0;
-        if event.event_type != "message" {
-            if let Some(i) = self.types.iter().position(|t| **t == *event.event_type) {
-                flags = TYPE_KNOWN | (i as u32) << 8;
-            } else {
-                self.push_text(event.event_type);
-                flags = TYPE_ONCE;
-                if self.types.len() < TYPES_MAX {
-                    flags = TYPE_NEW;
-                    self.types.push(event.event_type.into());
-                }
-            }
-        }
-        let id = event.last_event_id;
-        if !Arc::ptr_eq(id, &self.sent_id) {
-            if **id != *self.sent_id {
-                flags |= NEW_ID;
-                self.push_text(id);
-            }
-            self.sent_id = id.clone();
-        }
-        self.push_text(event.data);
-        self.meta[head] = flags;
-    }
-
-    fn error(&mut self, error: ProtocolError) {
-        self.errors += 1;
-        let kind = match error.kind {
-            ProtocolErrorKind::LineTooLong => 0,
-            ProtocolErrorKind::EventTooLarge => 1,
-        };
-        self.meta.push(ERROR | kind << 1);
-        self.meta.push(u32::try_from(error.limit).unwrap_or(u32::MAX));
     }
 }

@@ -1,11 +1,11 @@
-// JS half of SseParser: the batch format is described in sse.rs.
+// JS half of SseParser: the batch format is described in crates/sse-parser/src/batch.rs.
 
 // ignoreBOM: a U+FEFF opening an event's data is data.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 
-// `meta` head-word flags, mirrored in sse.rs.
+// `meta` head-word flags, mirrored in crates/sse-parser/src/batch.rs.
 const ERROR = 1;
 const NEW_ID = 2;
 const TYPE_KNOWN = 4;

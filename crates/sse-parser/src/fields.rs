@@ -6,7 +6,7 @@
 //! chunks decodes correctly.
 //!
 //! ```
-//! use edgesaga::notify::parser::{Item, SseParser};
+//! use edgesaga_sse_parser::{Item, SseParser};
 //!
 //! let mut parser = SseParser::default();
 //! let mut items = Vec::new();

@@ -7,7 +7,7 @@
 //! sends.
 //!
 //! ```
-//! use edgesaga::notify::parser::{Item, SseParser};
+//! use edgesaga_sse_parser::{Item, SseParser};
 //!
 //! let mut parser = SseParser::default();
 //! let mut items = Vec::new();
@@ -20,6 +20,7 @@
 //! assert_eq!(parser.last_event_id(), "1");
 //! ```
 
+pub mod batch;
 mod fields;
 mod item;
 
@@ -129,7 +130,19 @@ impl SseParser {
     }
 
     /// Parses the next chunk of the stream, handing events and errors to `sink` in order.
-    pub fn feed<S: Sink + ?Sized>(&mut self, chunk: &[u8], sink: &mut S) {
+    pub fn feed(&mut self, chunk: &[u8], sink: &mut dyn Sink) {
+        self.parse(chunk, sink);
+    }
+
+    /// [`feed`](Self::feed) into a [`Batch`](batch::Batch), without dynamic calls: the fast path
+    /// of edgesaga's JS `SseParser`.
+    pub fn feed_batch(&mut self, chunk: &[u8], batch: &mut batch::Batch) {
+        self.parse(chunk, batch);
+    }
+
+    // The public entry points are not generic, so this is compiled here, at this crate's
+    // optimisation level (see edgesaga's `Cargo.toml`), not at the caller's.
+    fn parse<S: Sink + ?Sized>(&mut self, chunk: &[u8], sink: &mut S) {
         let chunk = if self.bom_checked < 3 { self.strip_bom(chunk, sink) } else { chunk };
         self.run(chunk, sink);
     }
@@ -140,7 +153,7 @@ impl SseParser {
     /// `end()` returns an array. The parser is then ready for a new stream (BOM check included)
     /// and keeps [`last_event_id`](Self::last_event_id) and [`retry`](Self::retry), like an
     /// `EventSource` reconnecting.
-    pub fn end<S: Sink + ?Sized>(&mut self, _sink: &mut S) {
+    pub fn end(&mut self, _sink: &mut dyn Sink) {
         self.fields.drop_event();
         self.line = Vec::new();
         self.bom_checked = 0;

@@ -5,7 +5,7 @@
 //! its JS array directly and skip the intermediate vector.
 //!
 //! ```
-//! use edgesaga::notify::parser::{EventRef, Item, ProtocolError, SseParser, Sink};
+//! use edgesaga_sse_parser::{EventRef, Item, ProtocolError, SseParser, Sink};
 //!
 //! #[derive(Default)]
 //! struct Count { events: usize, errors: usize }
