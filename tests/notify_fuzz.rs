@@ -264,7 +264,7 @@ proptest! {
         router.subscribe(edgesaga::notify::pattern::Route::new("*").unwrap());
         for (i, data) in datas.into_iter().enumerate() {
             let id = std::sync::Arc::from((i % 7).to_string());
-            let event = Event { event_type: "message".into(), data, last_event_id: id };
+            let event = Event { event_type: "message".into(), data, last_event_id: id, own_id: i % 3 != 0 };
             if let Accepted::Deliver(d) = router.accept(event, i as f64) {
                 for h in d.handlers {
                     let _ = router.handler_failed(d.id, h, "x");

@@ -325,3 +325,20 @@ fn limits_default_to_1_mib_lines_and_4_mib_events_and_read_js_options() {
     let js = MapDeserializer::<_, Error>::new([("maxLineBytes", 64usize)].into_iter());
     assert_eq!(Limits::deserialize(js).unwrap(), Limits { max_line_bytes: 64, ..Limits::default() });
 }
+
+#[test]
+fn an_event_has_its_own_id_only_when_its_block_had_an_id_field() {
+    // The router dedupes only own ids: an inherited one is no duplicate of the event that set it.
+    let mut parser = SseParser::default();
+    let stream: &[u8] = b"id: 1\ndata: a\n\ndata: b\n\nid: 1\ndata: a\n\nid: 2\n\ndata: c\n\nid: x\0y\ndata: d\n\n";
+    let items = feed_all(&mut parser, &[stream]);
+    let own: Vec<(String, String, bool)> = items
+        .into_iter()
+        .map(|item| match item {
+            Item::Event(e) => (e.data, e.last_event_id.to_string(), e.own_id),
+            Item::Error(err) => panic!("unexpected error: {err}"),
+        })
+        .collect();
+    let expected = [("a", "1", true), ("b", "1", false), ("a", "1", true), ("c", "2", false), ("d", "2", false)];
+    assert_eq!(own, expected.map(|(d, id, own)| (d.to_owned(), id.to_owned(), own)));
+}

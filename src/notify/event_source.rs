@@ -1,34 +1,31 @@
 //! Own ids for events the browser's `EventSource` parsed. It hands each event over with the
 //! *last event ID*, not saying whether the event had an `id:` line of its own, yet the
 //! [`router`](super::router) must know: only an own id is deduplicated (an id-less event merely
-//! inherits the id, it is no duplicate of the event that set it). The parser marks an own id
-//! with a fresh `Arc`; [`EventSourceIds`] rebuilds that mark.
+//! inherits the id, it is no duplicate of the event that set it). The parser knows
+//! ([`Event::own_id`]); [`EventSourceIds`] infers it.
 //!
 //! A new id is an own id. The same id again is inherited — unless the data is that of the
 //! event that set the id: then it is that event once more (a server replaying from
-//! `Last-Event-ID` inclusive, at-least-once), and marked as an own id so the router drops it.
-//! The one case this cannot tell apart: an id-less event whose data repeats, byte for byte,
+//! `Last-Event-ID` inclusive, at-least-once), so it has its own id and the router drops it.
+//! That one case it cannot tell apart: an id-less event whose data repeats, byte for byte,
 //! the event that set the id; it is taken for a duplicate. The fetch transport parses the
 //! bytes itself and always knows.
 //!
 //! ```
-//! use std::sync::Arc;
 //! use edgesaga::notify::event_source::EventSourceIds;
 //!
 //! let mut ids = EventSourceIds::new("");
-//! let first = ids.event("message", "a".into(), "7".into());
-//! let inherited = ids.event("message", "b".into(), "7".into()); // `data: b`, no `id:` line
-//! let replayed = ids.event("message", "a".into(), "7".into()); // the reconnect's replay of 7
-//! assert!(Arc::ptr_eq(&first.last_event_id, &inherited.last_event_id));
-//! assert!(!Arc::ptr_eq(&first.last_event_id, &replayed.last_event_id));
+//! assert!(ids.event("message", "a".into(), "7".into()).own_id);
+//! assert!(!ids.event("message", "b".into(), "7".into()).own_id); // `data: b`, no `id:` line
+//! assert!(ids.event("message", "a".into(), "7".into()).own_id); // the reconnect's replay of 7
 //! ```
 
 use std::sync::Arc;
 
 use super::parser::Event;
 
-/// Turns `EventSource` messages into [`Event`]s whose `last_event_id` is a fresh `Arc` exactly
-/// when the event (most likely) carried its own id.
+/// Turns `EventSource` messages into [`Event`]s, with [`own_id`](Event::own_id) set when the
+/// event (most likely) carried an id of its own.
 #[derive(Debug)]
 pub struct EventSourceIds {
     last: Arc<str>,
@@ -45,12 +42,13 @@ impl EventSourceIds {
     /// One `MessageEvent`: its `type`, `data` and `lastEventId`.
     pub fn event(&mut self, event_type: &str, data: String, last_event_id: String) -> Event {
         let hash = fnv1a(data.as_bytes());
-        if *self.last != *last_event_id || self.setter == Some(hash) {
+        let own_id = *self.last != *last_event_id || self.setter == Some(hash);
+        if own_id {
             self.last = Arc::from(last_event_id);
             self.setter = Some(hash);
         }
         let event_type = if event_type == "message" { "message".into() } else { event_type.to_owned().into() };
-        Event { event_type, data, last_event_id: self.last.clone() }
+        Event { event_type, data, last_event_id: self.last.clone(), own_id }
     }
 }
 
@@ -108,9 +106,7 @@ mod tests {
     fn the_starting_id_counts_as_set_otherwise() {
         // Resumed at 5: a first event inheriting 5 is new, whatever its data.
         let mut ids = EventSourceIds::new("5");
-        let before = ids.last.clone();
-        let e = ids.event("message", "x".into(), "5".into());
-        assert!(Arc::ptr_eq(&before, &e.last_event_id));
+        assert!(!ids.event("message", "x".into(), "5".into()).own_id);
         assert_eq!(ids.event("order.paid", "y".into(), "6".into()).event_type, "order.paid");
     }
 }

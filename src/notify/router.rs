@@ -172,7 +172,6 @@ pub struct Router {
     dedupe: DedupeWindow,
     dead_letters: DeadLetters,
     recent: RecentBuffer,
-    previous_id: Option<Arc<str>>,
     settled_id: Option<Arc<str>>,
     reported_id: Option<Arc<str>>,
 }
@@ -199,7 +198,6 @@ impl Router {
                 config.recent_capacity,
                 config.recent_max_bytes,
             ),
-            previous_id: None,
             settled_id: None,
             reported_id: None,
         }
@@ -235,10 +233,8 @@ impl Router {
 
     /// Takes the next event of the stream, which arrived at `now_ms`.
     pub fn accept(&mut self, event: Event, now_ms: f64) -> Accepted {
-        let Event { data, last_event_id, .. } = event;
-        let inherited = self.previous_id.as_ref().is_some_and(|p| Arc::ptr_eq(p, &last_event_id));
-        self.previous_id = Some(last_event_id.clone());
-        let own_id = (!inherited && !last_event_id.is_empty()).then(|| last_event_id.clone());
+        let Event { data, last_event_id, own_id, .. } = event;
+        let own_id = (own_id && !last_event_id.is_empty()).then(|| last_event_id.clone());
         if own_id.as_ref().is_some_and(|id| !self.dedupe.insert(id)) {
             return Accepted::Duplicate;
         }

@@ -19,8 +19,6 @@
 //! assert_eq!(batch.meta(), [TYPE_NEW | NEW_ID, 3, 1, 1]);
 //! ```
 
-use std::sync::Arc;
-
 use super::item::{EventRef, ProtocolError, ProtocolErrorKind, Sink};
 
 /// Head word of an error entry (its kind in bit 1, then a word with the limit).
@@ -48,7 +46,7 @@ pub struct Batch {
     /// The custom event types the host holds, by index.
     types: Vec<Box<str>>,
     /// The last event ID the host holds.
-    sent_id: Arc<str>,
+    sent_id: String,
     errors: u64,
 }
 
@@ -61,7 +59,7 @@ impl Default for Batch {
 impl Batch {
     /// An empty batch; the host holds no type and the empty last event ID.
     pub fn new() -> Self {
-        Batch { text: Vec::new(), meta: Vec::new(), types: Vec::new(), sent_id: Arc::from(""), errors: 0 }
+        Batch { text: Vec::new(), meta: Vec::new(), types: Vec::new(), sent_id: String::new(), errors: 0 }
     }
 
     /// The strings, as UTF-8.
@@ -114,12 +112,10 @@ impl Sink for Batch {
             }
         }
         let id = event.last_event_id;
-        if !Arc::ptr_eq(id, &self.sent_id) {
-            if **id != *self.sent_id {
-                flags |= NEW_ID;
-                self.push_text(id);
-            }
-            self.sent_id = id.clone();
+        if id != self.sent_id {
+            flags |= NEW_ID;
+            self.push_text(id);
+            id.clone_into(&mut self.sent_id);
         }
         self.push_text(event.data);
         self.meta[head] = flags;

@@ -19,7 +19,6 @@
 //! ```
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use memchr::memchr;
 
@@ -36,26 +35,26 @@ pub(super) struct EventBuilder {
     /// a different way than line-by-line decoding would, so the result is identical.
     data: Vec<u8>,
     event_type: Vec<u8>,
-    id: Arc<str>,
-    last_event_id: Arc<str>,
+    /// The block's id: `last_event_id` until an `id` field sets it (`own_id`). Both buffers
+    /// keep their capacity, so a stream of changing ids does not allocate per event.
+    id: String,
+    own_id: bool,
+    last_event_id: String,
     retry: Option<u64>,
     /// Wire bytes of the block's field lines, the quantity `max_event_bytes` bounds.
     event_bytes: usize,
-    /// One shared empty id so `id:` and resets never allocate.
-    empty: Arc<str>,
 }
 
 impl EventBuilder {
     pub(super) fn new() -> Self {
-        let empty: Arc<str> = Arc::from("");
         EventBuilder {
             data: Vec::new(),
             event_type: Vec::new(),
-            id: empty.clone(),
-            last_event_id: empty.clone(),
+            id: String::new(),
+            own_id: false,
+            last_event_id: String::new(),
             retry: None,
             event_bytes: 0,
-            empty,
         }
     }
 
@@ -64,8 +63,9 @@ impl EventBuilder {
     }
 
     pub(super) fn set_last_event_id(&mut self, id: &str) {
-        self.last_event_id = if id.is_empty() { self.empty.clone() } else { Arc::from(id) };
-        self.id = self.last_event_id.clone();
+        id.clone_into(&mut self.last_event_id);
+        id.clone_into(&mut self.id);
+        self.own_id = false;
     }
 
     pub(super) fn retry(&self) -> Option<u64> {
@@ -73,8 +73,7 @@ impl EventBuilder {
     }
 
     pub(super) fn buffered_bytes(&self) -> usize {
-        let committed = if Arc::ptr_eq(&self.id, &self.last_event_id) { 0 } else { self.last_event_id.len() };
-        self.data.capacity() + self.event_type.capacity() + self.id.len() + committed
+        self.data.capacity() + self.event_type.capacity() + self.id.capacity() + self.last_event_id.capacity()
     }
 
     /// Forgets the block in progress. Its `id` is reverted too, so a dropped event can never be
@@ -85,6 +84,7 @@ impl EventBuilder {
         self.data = Vec::new();
         self.event_type = Vec::new();
         self.id = self.last_event_id.clone();
+        self.own_id = false;
         self.event_bytes = 0;
     }
 
@@ -128,7 +128,9 @@ impl EventBuilder {
             }
             // An id containing NUL is ignored entirely, by the spec's rule.
             b"id" if memchr(0, value).is_none() => {
-                self.id = if value.is_empty() { self.empty.clone() } else { Arc::from(lossy(value).as_ref()) };
+                self.id.clear();
+                self.id.push_str(&lossy(value));
+                self.own_id = true;
             }
             b"retry" => {
                 if let Some(ms) = parse_retry(value) {
@@ -143,7 +145,10 @@ impl EventBuilder {
     fn dispatch<S: Sink + ?Sized>(&mut self, sink: &mut S) {
         // The spec commits the last event ID before the empty-data check, so an id-only block
         // updates `lastEventId` (and the next `Last-Event-ID`) without firing an event.
-        self.last_event_id = self.id.clone();
+        let own_id = std::mem::take(&mut self.own_id);
+        if own_id {
+            self.last_event_id.clone_from(&self.id);
+        }
         self.event_bytes = 0;
         if !self.data.is_empty() {
             let data = &self.data[..self.data.len() - 1];
@@ -151,7 +156,8 @@ impl EventBuilder {
                 b"" => Cow::Borrowed("message"),
                 other => lossy(other),
             };
-            sink.event(EventRef { event_type: &event_type, data: &lossy(data), last_event_id: &self.last_event_id });
+            let last_event_id = &self.last_event_id;
+            sink.event(EventRef { event_type: &event_type, data: &lossy(data), last_event_id, own_id });
         }
         // The buffers are reused for the next event, unless a large one grew them.
         for buf in [&mut self.data, &mut self.event_type] {
@@ -159,6 +165,10 @@ impl EventBuilder {
             if buf.capacity() > KEEP_BYTES {
                 *buf = Vec::new();
             }
+        }
+        if self.id.capacity() > KEEP_BYTES {
+            self.id = self.last_event_id.clone();
+            self.last_event_id.shrink_to_fit();
         }
     }
 }

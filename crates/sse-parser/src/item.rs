@@ -38,8 +38,12 @@ pub struct Event {
     pub event_type: Cow<'static, str>,
     /// The `data` lines joined with LF, without the final LF.
     pub data: String,
-    /// The last event ID string at dispatch time; shared by every event until the next `id`.
+    /// The last event ID string at dispatch time.
     pub last_event_id: Arc<str>,
+    /// The event's block had an `id` field of its own; otherwise `last_event_id` is inherited
+    /// from an earlier block, and says nothing about this event (it is no duplicate of the one
+    /// that set it).
+    pub own_id: bool,
 }
 
 /// An event as the parser dispatches it, borrowing its buffers: a sink that copies the strings
@@ -51,18 +55,25 @@ pub struct EventRef<'a> {
     pub event_type: &'a str,
     /// The `data` lines joined with LF, without the final LF.
     pub data: &'a str,
-    /// The last event ID string at dispatch time; the same `Arc` until the next `id` field.
-    pub last_event_id: &'a Arc<str>,
+    /// The last event ID string at dispatch time.
+    pub last_event_id: &'a str,
+    /// The event's block had an `id` field of its own (see [`Event::own_id`]).
+    pub own_id: bool,
 }
 
 impl EventRef<'_> {
-    /// An owned copy; the type `message` and the last event ID are shared, not copied.
+    /// An owned copy (the type `message` is borrowed, not copied).
     pub fn to_owned(&self) -> Event {
         let event_type = match self.event_type {
             "message" => Cow::Borrowed("message"),
             other => Cow::Owned(other.to_owned()),
         };
-        Event { event_type, data: self.data.to_owned(), last_event_id: self.last_event_id.clone() }
+        Event {
+            event_type,
+            data: self.data.to_owned(),
+            last_event_id: Arc::from(self.last_event_id),
+            own_id: self.own_id,
+        }
     }
 }
 
