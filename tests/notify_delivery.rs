@@ -153,6 +153,28 @@ fn a_failing_handler_blocks_persistence_until_it_succeeds_or_is_dead_lettered() 
 }
 
 #[test]
+fn an_id_without_an_event_is_the_resume_point_once_nothing_is_in_flight() {
+    let mut router = Router::default();
+    let handler = router.subscribe(Route::new("*").unwrap());
+    // Where a fresh connection starts (`id: 7` alone): a resume point before any notification.
+    router.id_without_event("7");
+    assert_eq!(router.take_persist_update().as_deref(), Some("7"));
+    router.id_without_event("7");
+    assert_eq!(router.take_persist_update(), None, "the same id is not written twice");
+
+    let mut parser = SseParser::default();
+    let [event] = <[Event; 1]>::try_from(events(&mut parser, &block(Some("8"), "order.paid", "o-1"))).unwrap();
+    let d = deliver(&mut router, event);
+    // While 8 is in flight an id-only block cannot move the resume point past it.
+    router.id_without_event("9");
+    assert_eq!(router.take_persist_update(), None);
+    router.handler_succeeded(d.id, handler);
+    assert_eq!(router.take_persist_update().as_deref(), Some("8"));
+    router.id_without_event("9");
+    assert_eq!(router.take_persist_update().as_deref(), Some("9"));
+}
+
+#[test]
 fn out_of_attempts_a_handler_is_dead_lettered_with_its_error() {
     let mut router = Router::new(RouterConfig { max_handler_attempts: 2, ..RouterConfig::default() });
     let h = router.subscribe(Route::new("*").unwrap());

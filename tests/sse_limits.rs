@@ -94,3 +94,24 @@ fn ids_of_invalid_bytes_stay_within_the_documented_bound() {
     assert!(parser.buffered_bytes() <= limits.max_event_bytes + 8 * limits.max_line_bytes);
     assert_eq!(parser.last_event_id().chars().count(), 1021);
 }
+
+#[test]
+fn a_line_in_progress_is_never_scanned_again_a_4_mib_line_byte_by_byte() {
+    // Linear time: each byte is searched for CR/LF once, when it arrives. A parser that rescanned
+    // the held line on every chunk would make ~8 * 10^12 byte visits here and never finish; this
+    // one makes 4 Mi feeds of one byte (well under a second, debug build included).
+    let line_bytes = 4 << 20;
+    let mut parser = SseParser::new(Limits { max_line_bytes: 8 << 20, max_event_bytes: 16 << 20 });
+    let mut items = Vec::new();
+    parser.feed(b"data: ", &mut items);
+    for _ in 0..line_bytes {
+        parser.feed(b"y", &mut items);
+    }
+    assert!(items.is_empty());
+    parser.feed(b"\r", &mut items); // a CR at a chunk's end ends the line at once...
+    parser.feed(b"\n", &mut items); // ...and the LF after it, in the next chunk, is its pair
+    parser.feed(b"\n", &mut items);
+    let [Item::Event(event)] = &items[..] else { panic!("one event expected, got {}", items.len()) };
+    assert_eq!(event.data.len(), line_bytes);
+    assert!(event.data.bytes().all(|b| b == b'y'));
+}

@@ -11,8 +11,10 @@
 // stored. Live subscribers get it only then too (`storage.sync()`, shared by the publishes that
 // arrive meanwhile). On start the hub is rebuilt from `hub:meta` and the `e:` values.
 //
-// Replay: a fresh subscriber (no Last-Event-ID) gets live events only; `lastEventId=0` replays
-// everything buffered. An id older than the buffer replays what is left after it; an id the hub
+// Replay: a fresh subscriber (no Last-Event-ID) gets live events only, after an id-only block
+// naming the newest id (`id: 41`; `id: 0` before the first), so a client that reconnects, or
+// reloads with a stored resume point, before any event came still gets what was published
+// meanwhile; `lastEventId=0` replays everything buffered. An id older than the buffer replays what is left after it; an id the hub
 // never issued (garbage, or from lost state) replays everything buffered; both are preceded by a
 // `hub.gap` event (no id) and flagged by the response header `x-hub-gap: 1`.
 
@@ -35,6 +37,7 @@ export const TENANT_HEADER = 'x-edgesaga-hub-tenant';
 export const SUBSCRIPTION_HEADER = 'x-edgesaga-hub-subscription';
 const HEARTBEAT = NotificationHub.heartbeatFrame();
 const GAP = NotificationHub.gapFrame();
+const encoder = new TextEncoder();
 /** Bytes queued for one subscriber before it is dropped as too slow (it reconnects and replays). */
 const MAX_QUEUED_BYTES = 1 << 20;
 /** The largest HUB_MAX_BYTES honoured: one event (at most HUB_MAX_BYTES) must fit one storage value. */
@@ -216,7 +219,9 @@ export class HubObject extends DurableObject {
     this.byId.set(id, sub);
     sub.writer.closed.catch(() => this.drop(sub)); // the client went away
     this.send(sub, HEARTBEAT); // something to read at once
-    if (lastEventId !== null) {
+    if (lastEventId === null) {
+      this.send(sub, encoder.encode(`id: ${this.hub.lastId}\n\n`));
+    } else {
       const { frames, gap } = this.hub.replay(tenant, lastEventId);
       if (gap) {
         headers['x-hub-gap'] = '1';

@@ -124,8 +124,11 @@ impl SseParser {
     /// The fast `feed`'s half in wasm: makes room for `len` bytes of input; returns where.
     #[wasm_bindgen(js_name = reserveInput, skip_typescript)]
     pub fn reserve_input(&mut self, len: u32) -> u32 {
-        if self.input.len() < len as usize {
-            self.input.resize(len as usize, 0);
+        let len = len as usize;
+        if self.input.len() < len {
+            // Geometric growth, so chunks growing a little at a time cost few extra crossings.
+            let doubled = (self.input.len() * 2).min(KEEP_BYTES);
+            self.input.resize(len.max(doubled), 0);
         }
         self.input.as_mut_ptr() as u32
     }

@@ -140,6 +140,11 @@ export function readStreamOptions(url, o) {
   if (out.transport === 'eventsource' && (out.pauseWhenHidden || out.reconnectOnOnline)) {
     return fail(out.pauseWhenHidden ? 'options.pauseWhenHidden' : 'options.reconnectOnOnline', "works with the 'fetch' transport only");
   }
+  // For the same reason a silent EventSource cannot be replaced without loss, and the browser
+  // schedules its reconnects itself: no watchdog and no backoff of ours (0 = no watchdog is fine).
+  if (out.transport === 'eventsource' && (out.heartbeatTimeoutMs || out.reconnect)) {
+    return fail(out.heartbeatTimeoutMs ? 'options.heartbeatTimeoutMs' : 'options.reconnect', "works with the 'fetch' transport only");
+  }
   // EventSource cannot send Last-Event-ID on its first request, so it cannot resume a stored
   // position: refuse rather than silently redeliver everything.
   if (out.transport === 'eventsource' && (out.store || out.lastEventId)) {

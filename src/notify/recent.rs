@@ -4,8 +4,9 @@
 //!
 //! Bounded by age (default [`DEFAULT_RECENT_WINDOW_MS`]), by count (default
 //! [`DEFAULT_RECENT_CAPACITY`]) and by the bytes of raw text held (default
-//! [`DEFAULT_RECENT_MAX_BYTES`]; the newest notification is kept even if it alone is larger). [`RecentBuffer::find`] returns the *oldest* match in the
-//! window: exactly what a wait begun at the window's start would have received.
+//! [`DEFAULT_RECENT_MAX_BYTES`]; the newest notification is kept even if it alone is larger).
+//! [`RecentBuffer::find`] returns the *oldest* match in the window: exactly what a wait begun
+//! at the window's start would have received.
 //!
 //! ```
 //! use std::rc::Rc;

@@ -4,9 +4,9 @@
 //! For each [`Event`], in arrival order, [`Router::accept`]:
 //!
 //! 1. works out the event's own id. The parser hands every event the *last event ID*, which an
-//!    event without an `id` field inherits from an earlier one; the parser shares one `Arc` until
-//!    the next `id` field, so an id pointer-equal to the previous event's was inherited, and such
-//!    an event, like one with an empty id, has no id of its own and is never deduplicated;
+//!    event without an `id` field inherits from an earlier one; [`Event::own_id`] says which it
+//!    is. An inherited id, like an empty one, is no id of its own: such an event is never
+//!    deduplicated;
 //! 2. drops it if its id is in the [`DedupeWindow`] ([`Accepted::Duplicate`]), before any JSON
 //!    work; ids of rejected notifications are remembered too, so a replay is not dead-lettered twice;
 //! 3. normalises it ([`Notification::parse`]); a failure becomes a [`DeadLetter::Schema`];
@@ -310,6 +310,16 @@ impl Router {
     /// notification settles. It can be `""` if the server cleared its ids with an empty `id:`.
     pub fn last_event_id_to_persist(&self) -> Option<&str> {
         self.settled_id.as_deref()
+    }
+
+    /// A block without data (`id: 7` alone) committed `id` after every event accepted so far.
+    /// It is the resume point once nothing is in flight: a server that names its position when a
+    /// subscriber connects lets a reload resume from there before any notification came. While
+    /// notifications are in flight it is ignored; their own ids settle later.
+    pub fn id_without_event(&mut self, id: &str) {
+        if self.in_flight.is_empty() && self.settled_id.as_deref() != Some(id) {
+            self.settled_id = Some(Arc::from(id));
+        }
     }
 
     /// [`last_event_id_to_persist`](Self::last_event_id_to_persist) if it changed since the last

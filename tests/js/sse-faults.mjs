@@ -17,6 +17,8 @@
 //   silent: true                   headers only: no replay, no events, no heartbeats
 //   heartbeatMs: ms                override the heartbeat interval (0 = none)
 //   token: string | string[]       require `Authorization: Bearer <token>`, else 401
+//   headId: true                   a fresh connection (no Last-Event-ID) gets live events only,
+//                                  after an id-only block naming the newest id (as the Worker hub)
 
 import { lightweight } from './sse-fixtures.mjs';
 

@@ -23,6 +23,7 @@ export const MiB = 1024 * 1024;
 const frameText = (item, eol) => {
   if (item.kind === 'comment') return `:${item.text}${eol}`;
   if (item.kind === 'retry') return `retry: ${item.ms}${eol}`;
+  if (item.kind === 'id') return `id: ${item.id}${eol}${eol}`;
   const lines = [`id: ${item.id}`];
   if (item.event) lines.push(`event: ${item.event}`);
   for (const line of item.data.split('\n')) lines.push(`data: ${line}`);
@@ -133,7 +134,10 @@ export async function startSseServer(options = {}) {
     const lastEventId = req.headers['last-event-id'] || null;
     const log = {
       index, method: req.method, url: req.url, body,
-      headers: { lastEventId, accept: req.headers.accept ?? null, authorization: req.headers.authorization ?? null },
+      headers: {
+        lastEventId, accept: req.headers.accept ?? null, authorization: req.headers.authorization ?? null,
+        cookie: req.headers.cookie ?? null, origin: req.headers.origin ?? null,
+      },
       startedAt: Date.now(), endedAt: null, endedBy: null, status: null, faults,
       replayed: [], gap: false, events: [], partial: null,
     };
@@ -177,7 +181,13 @@ export async function startSseServer(options = {}) {
     if (faults.silent) return void (log.silent = true);
 
     if (faults.retry != null) enqueue(conn, { kind: 'retry', ms: faults.retry });
-    const replay = replayFor(lastEventId, faults.duplicates ?? 0);
+    if (faults.headId && lastEventId == null) {
+      // Where this connection starts, as an id-only block: a client can resume from it before
+      // any event came (the spec commits the id without dispatching).
+      enqueue(conn, { kind: 'id', id: String(nextId) });
+      log.headId = String(nextId);
+    }
+    const replay = faults.headId && lastEventId == null ? { events: [], gap: false } : replayFor(lastEventId, faults.duplicates ?? 0);
     log.gap = replay.gap;
     log.replayed = replay.events.map((e) => e.id);
     for (const e of replay.events) enqueue(conn, { kind: 'event', ...e });

@@ -1,5 +1,5 @@
-// What the Chromium NotificationStream test files (stream-browser.test.mjs,
-// stream-page-hooks.test.mjs) run against, once per file: the real SSE server (sse-server.mjs),
+// What the Chromium NotificationStream test files (stream-browser*.test.mjs,
+// stream-page-hooks*.test.mjs) run against, once per file: the real SSE server (sse-server.mjs),
 // the same-origin front before it (stream-browser-server.mjs) and Debian's Chromium; and how
 // they open the test page on it.
 

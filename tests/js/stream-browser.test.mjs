@@ -195,7 +195,9 @@ for (const transport of TRANSPORTS) {
       if (transport === 'fetch') {
         // The fetch transport schedules its reconnects: never sooner than the server's retry,
         // once it has seen it (it comes first on every connection, before any event).
-        for (const s of running.states.filter((s) => s.state === 'connecting' && running.seen[0]?.at < s.at)) {
+        const afterFirstEvent = running.states.filter((s) => s.state === 'connecting' && running.seen[0]?.at < s.at);
+        assert.ok(afterFirstEvent.length >= 1, 'no reconnect came after the first event');
+        for (const s of afterFirstEvent) {
           assert.ok(s.delayMs >= 25, `reconnect delay ${s.delayMs} ms < the server's retry: 25`);
         }
       }

@@ -25,9 +25,11 @@ test('method, body, static headers and lastEventId reach the server; eventsource
     { name: 'TypeError', message: /options\.transport/ });
 });
 
-test('100 forced disconnects mid-event: no notification lost or delivered twice', async () => {
-  // Every connection is cut part-way through an event after 1–3 events, in random small chunks.
-  ctx.server.configure({ dropAfter: { min: 1, max: 3 }, chunks: { min: 1, max: 48 } });
+test('100 forced disconnects mid-event, each reconnect replaying a duplicate: no notification lost or delivered twice', async () => {
+  // Every connection asks for a 1 ms retry, replays from the event named by Last-Event-ID
+  // inclusive (a duplicate the dedupe window must drop), and is cut part-way through an event
+  // after 1–3 events, in random small chunks.
+  ctx.server.configure({ retry: 1, duplicates: 1, dropAfter: { min: 1, max: 3 }, chunks: { min: 1, max: 48 } });
   const log = open({ reconnect: { initialDelayMs: 1, maxDelayMs: 5 } });
   const published = [];
   const publish = () => {
@@ -54,11 +56,14 @@ test('100 forced disconnects mid-event: no notification lost or delivered twice'
   const conns = ctx.server.connections;
   assert.ok(conns.length >= 101, `${conns.length} connections`);
   assert.ok(log.stream.reconnects >= 100, `reconnects = ${log.stream.reconnects}`);
+  let replayedDuplicates = 0;
   for (let i = 1; i < conns.length; i++) {
     // Exactly the last event the client got whole: never the half-written one's id.
     const expected = conns[i - 1].events.at(-1) ?? conns[i - 1].headers.lastEventId;
     assert.equal(conns[i].headers.lastEventId, expected, `connection ${i}`);
+    if (expected !== null && conns[i].events.includes(expected)) replayedDuplicates++;
   }
+  assert.ok(replayedDuplicates >= 90, `only ${replayedDuplicates} reconnects got a duplicate written whole`);
   assert.deepEqual(log.errors.filter((e) => e.name === 'SseProtocolError'), []);
 });
 
@@ -131,6 +136,24 @@ test('duplicates replayed by the server are dropped', async () => {
   assert.deepEqual(log.seen.map(seqOf), range(1, 5));
 });
 
+test('dedupeWindow bounds the ids remembered: a replay reaching further back is delivered again', async () => {
+  const run = async (dedupeWindow) => {
+    ctx.server.reset();
+    for (let i = 1; i <= 6; i++) ctx.server.publish(lightweight(i));
+    ctx.server.configure({ dropAfter: 5 }, { next: 1 }); // cut inside 6, Last-Event-ID: 5
+    ctx.server.configure({ duplicates: 4 }, { next: 1 }); // replays 2..6
+    const log = open({ dedupeWindow });
+    await seen(log, 6);
+    await sleep(150);
+    log.stream.close();
+    assert.deepEqual(ctx.server.connections[1].replayed, ['2', '3', '4', '5', '6']);
+    return log.seen.map(seqOf);
+  };
+  assert.deepEqual(await run(4), range(1, 6), 'a window of 4 holds 2..5');
+  // A window of 2 holds only 4 and 5 when 2 comes back, and then only the latest two of the replay.
+  assert.deepEqual(await run(2), [...range(1, 5), 2, 3, 4, 5, 6]);
+});
+
 test('a 64 MiB line: no crash, bounded memory, SseProtocolError, the next notification arrives', async () => {
   // Warm-up with a raw fetch of the same line: in a cold process the transport alone (undici's
   // chunks, socket buffers) grows rss by ~70 MiB for 64 MiB read, which would measure fetch.
@@ -198,8 +221,28 @@ test('the server retry is honoured (order of magnitude only)', async () => {
   const slow = await gaps(400);
   const fast = await gaps(1);
   for (const gap of slow.gaps) assert.ok(gap >= 200 && gap < 5000, `retry 400: gap ${gap} ms`);
+  assert.equal(slow.delays.length, 3, 'onStateChange reports each planned delay');
   for (const delay of slow.delays) assert.ok(delay >= 400, `retry 400: planned ${delay} ms`);
   for (const gap of fast.gaps) assert.ok(gap < 200, `retry 1: gap ${gap} ms`);
+});
+
+test('backoff: each failure raises its ceiling; a connection up for healthyAfterMs resets it', async () => {
+  ctx.server.publish(lightweight(1));
+  ctx.server.configure({ dropAfter: 0 }, { next: 8 }); // 8 connections cut inside their first event
+  ctx.server.configure({ endAfter: 2 }, { next: 1 }); // then one that lasts, ending after a live event
+  const log = open({ reconnect: { initialDelayMs: 1, maxDelayMs: 1000, healthyAfterMs: 300 } });
+  await seen(log, 1, 10_000);
+  await sleep(400); // the 9th connection has been up longer than healthyAfterMs...
+  ctx.server.publish(lightweight(2)); // ...when it ends
+  await seen(log, 2, 10_000);
+  await eventually(() => assert.ok(ctx.server.connections.length >= 10));
+  const delays = log.states.filter((s) => s.state === 'connecting' && s.detail?.delayMs != null).map((s) => s.detail.delayMs);
+  assert.ok(delays.length >= 9, `delays: ${delays}`);
+  // Full jitter: the n-th delay is drawn from [0, 2^n ms], so only its ceiling can be checked.
+  delays.slice(0, 8).forEach((d, n) => assert.ok(d <= 2 ** n, `failure ${n + 1}: ${d} ms`));
+  // Without the reset the 9th would be drawn from [0, 256 ms]; after it, from [0, 1 ms].
+  assert.ok(delays[8] <= 1, `after a healthy connection: ${delays[8]} ms (delays ${delays})`);
+  assert.deepEqual(log.seen.map(seqOf), [1, 2]);
 });
 
 test('the headers provider runs before every (re)connect: the server sees each new token', async () => {

@@ -183,6 +183,27 @@ test('store: lastEventId persisted only after the handlers succeeded; a new stre
   await eventually(() => assert.equal(saved.get(storeKey), '8'));
 });
 
+test('store: an id-only block naming where a fresh connection starts is a resume point before any notification', async () => {
+  const saved = new Map();
+  const store = { get: async (key) => saved.get(key), set: async (key, value) => void saved.set(key, value) };
+  for (let i = 1; i <= 3; i++) ctx.server.publish(lightweight(i)); // before the subscription: not replayed
+  ctx.server.configure({ headId: true });
+  const first = open({ store, storeKey: 'feed' });
+  await eventually(() => assert.equal(saved.get('feed'), '3'));
+  assert.equal(ctx.server.connections[0].headId, '3');
+  first.stream.close();
+  // Published while no stream was open (a page reloading).
+  ctx.server.publish(lightweight(4));
+  ctx.server.publish(lightweight(5));
+  const second = open({ store, storeKey: 'feed' });
+  await seen(second, 2);
+  await sleep(100);
+  assert.deepEqual(first.seen, []);
+  assert.deepEqual(second.seen.map(seqOf), [4, 5]);
+  assert.equal(ctx.server.connections.at(-1).headers.lastEventId, '3');
+  await eventually(() => assert.equal(saved.get('feed'), '5'));
+});
+
 test('waitFor: after the call, shortly before it, timeout, abort, and close', async () => {
   const log = open({ recentWindowMs: 2000 });
   const later = log.stream.waitFor('payment.processed', (n) => n.entityId === 'order-7', { timeoutMs: 5000 });
@@ -209,6 +230,17 @@ test('waitFor: after the call, shortly before it, timeout, abort, and close', as
   const pending = log.stream.waitFor('payment.refunded');
   log.stream.close();
   await assert.rejects(within(pending, 2000), { name: 'AbortError' });
+});
+
+test('waitFor: of two recent matches, the older resolves it (what a wait begun earlier would have had)', async () => {
+  const log = open({ recentWindowMs: 5000 });
+  ctx.server.publish(envelope(1));
+  ctx.server.publish(envelope(2));
+  await seen(log, 2);
+  const first = await log.stream.waitFor('payment.processed', undefined, { timeoutMs: 1000 });
+  assert.equal(seqOf(first), 1);
+  const second = await log.stream.waitFor('payment.processed', (n) => n.entityId !== 'order-1', { timeoutMs: 1000 });
+  assert.equal(seqOf(second), 2);
 });
 
 test('waitFor ignores notifications older than recentWindowMs', async () => {
@@ -281,8 +313,14 @@ test('options.fetch replaces the global fetch, for every connection (a Worker bi
   assert.throws(() => open({ fetch: viaProxy, transport: 'eventsource' }), (e) => e.field === 'options.transport');
 });
 
-test('the page hooks are refused with the eventsource transport, naming the option', () => {
-  // A new EventSource cannot send Last-Event-ID (a pause would lose events) and reconnects by itself.
-  assert.throws(() => open({ transport: 'eventsource', pauseWhenHidden: true }), (e) => e.field === 'options.pauseWhenHidden');
-  assert.throws(() => open({ transport: 'eventsource', reconnectOnOnline: true }), (e) => e.field === 'options.reconnectOnOnline');
+test('the page hooks, the watchdog and the backoff are refused with the eventsource transport, naming the option', () => {
+  // A new EventSource cannot send Last-Event-ID (a pause, or replacing a silent one, would lose
+  // events) and reconnects by itself, on its own schedule.
+  const refused = (options, field) =>
+    assert.throws(() => open({ transport: 'eventsource', ...options }), (e) => e.name === 'TypeError' && e.field === field
+      && /'fetch' transport only/.test(e.message));
+  refused({ pauseWhenHidden: true }, 'options.pauseWhenHidden');
+  refused({ reconnectOnOnline: true }, 'options.reconnectOnOnline');
+  refused({ heartbeatTimeoutMs: 30_000 }, 'options.heartbeatTimeoutMs');
+  refused({ reconnect: { initialDelayMs: 10 } }, 'options.reconnect');
 });

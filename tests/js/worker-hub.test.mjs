@@ -225,6 +225,37 @@ describe('workerd: the notification hub', { timeout: 90_000 }, () => {
     assert.equal(published.body.delivered, before);
   });
 
+  test('a fresh subscription opens with an id-only block naming the newest id: a store resumes from it', async () => {
+    const head = (await c.publish('pub-acme', note('order.paid', 'head-0'))).body.id;
+    const sub = await c.subscribe('sub-acme');
+    await eventually(() => assert.match(sub.raw, new RegExp(`(^|\\n)id: ${head}\\n\\n`)));
+    await sleep(2 * HEARTBEAT_MS);
+    assert.deepEqual(sub.events, [], 'live only: the id-only block dispatches nothing');
+    sub.close();
+    // A NotificationStream with a store has its resume point before any notification came...
+    const saved = new Map();
+    const options = {
+      headers: { authorization: 'Bearer sub-acme' },
+      store: { get: (key) => saved.get(key) ?? null, set: (key, value) => void saved.set(key, value) },
+      storeKey: 'feed',
+      reconnect: { initialDelayMs: 1, maxDelayMs: 20 },
+    };
+    const first = new NotificationStream(new URL('/events', worker.url), options);
+    await eventually(() => assert.equal(saved.get('feed'), head));
+    first.close();
+    // ...so a notification published before the next stream opens (a reload) still arrives.
+    const missed = (await c.publish('pub-acme', note('order.paid', 'head-1'))).body.id;
+    const second = new NotificationStream(new URL('/events', worker.url), options);
+    try {
+      const got = [];
+      second.on('*', (n) => got.push(n.id));
+      await eventually(() => assert.deepEqual(got, [missed]));
+      await eventually(() => assert.equal(saved.get('feed'), missed));
+    } finally {
+      second.close();
+    }
+  });
+
   test('our NotificationStream consumes the hub from Node: filtered, in order, resuming by id', async () => {
     const seen = [];
     const errors = [];

@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
@@ -183,16 +184,38 @@ pub async fn restore(inner: &Rc<Inner>) {
 /// Parses a chunk and delivers each complete event before the next chunk is read.
 pub async fn feed(inner: &Rc<Inner>, chunk: &[u8]) {
     let mut items = Vec::new();
-    inner.delivery.state.borrow_mut().parser.feed(chunk, &mut items);
+    // The id the last event carried (or the parser's before this chunk): the parser's id ending
+    // up elsewhere means a block without data committed it after every event.
+    let mut last_event_id = {
+        let mut state = inner.delivery.state.borrow_mut();
+        let before: Arc<str> = Arc::from(state.parser.last_event_id());
+        state.parser.feed(chunk, &mut items);
+        before
+    };
     for item in items {
         match item {
-            Item::Event(event) => deliver(inner, event).await,
+            Item::Event(event) => {
+                last_event_id = event.last_event_id.clone();
+                deliver(inner, event).await
+            }
             Item::Error(e) => {
                 inner.delivery.state.borrow_mut().protocol_errors += 1;
                 let error = inner.error(e.error_name(), &e.to_string());
                 inner.report(&error);
             }
         }
+    }
+    let committed = {
+        let mut state = inner.delivery.state.borrow_mut();
+        let State { parser, router, .. } = &mut *state;
+        let moved = parser.last_event_id() != &*last_event_id;
+        if moved {
+            router.id_without_event(parser.last_event_id());
+        }
+        moved
+    };
+    if committed {
+        persist(inner).await;
     }
 }
 

@@ -73,9 +73,9 @@ export interface NotificationStreamOptions {
    *  (`'fetch'` transport only: `EventSource` cannot send `Last-Event-ID` on its first request). */
   store?: { get(key: string): string | null | undefined | Promise<string | null | undefined>; set(key: string, value: string): void | Promise<void> };
   storeKey?: string;
-  /** Backoff after a drop: the server's `retry`, plus exponential backoff with full jitter. */
+  /** Backoff after a drop: the server's `retry`, plus exponential backoff with full jitter ('fetch' only). */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; healthyAfterMs?: number };
-  /** Reconnect a connection silent this long (default 45 000; 0 disables). */
+  /** Reconnect a connection silent this long (default 45 000; 0 disables; 'fetch' only). */
   heartbeatTimeoutMs?: number;
   /** How many recent ids are remembered to drop duplicates (default 1 000). */
   dedupeWindow?: number;

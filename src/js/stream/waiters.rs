@@ -72,13 +72,14 @@ pub fn wait_for(inner: &Rc<Inner>, pattern: &str, predicate: Option<Function>, o
         Ok(r) => r,
         Err(e) => return Promise::reject(&e),
     };
-    // A notification that arrived shortly before the wait began resolves it at once.
+    // A notification that arrived shortly before the wait began resolves it at once: the oldest
+    // match, as a wait begun at the window's start would have received (`RecentBuffer::find`).
     let now = WebClock.now_ms();
     let recent: Vec<Rc<Notification>> = {
         let state = inner.delivery.state.borrow();
         state.router.recent().iter(now).filter(|n| route.matches(n)).cloned().collect()
     };
-    for n in recent.iter().rev() {
+    for n in &recent {
         if inner.delivery.stream_filter.as_ref().is_some_and(|f| !f.matches(n)) {
             continue;
         }
