@@ -96,6 +96,33 @@ fn ids_of_invalid_bytes_stay_within_the_documented_bound() {
 }
 
 #[test]
+fn ids_growing_a_byte_at_a_time_do_not_double_their_buffers() {
+    // Each id a little longer than the last, every byte invalid (3 bytes of U+FFFD each): reused
+    // buffers that grew by doubling would hold about twice the longest id, past the bound.
+    let limits = Limits { max_line_bytes: 1024, max_event_bytes: 4096 };
+    let mut parser = SseParser::new(limits);
+    let mut items = Vec::new();
+    for n in 1000..=1021 {
+        let mut block = b"id:".to_vec();
+        block.extend(std::iter::repeat_n(0xFF, n));
+        block.extend_from_slice(b"\n\n");
+        parser.feed(&block, &mut items);
+    }
+    // A next id in progress, and an event as large as allowed, mid-block.
+    let mut pending = b"id:".to_vec();
+    pending.extend(std::iter::repeat_n(0xFF, 1021));
+    pending.push(b'\n');
+    parser.feed(&pending, &mut items);
+    for _ in 0..3 {
+        parser.feed(format!("data: {}\n", "x".repeat(1000)).as_bytes(), &mut items);
+    }
+    parser.feed(b"data: x", &mut items);
+    let bound = limits.max_event_bytes + 8 * limits.max_line_bytes;
+    assert!(parser.buffered_bytes() <= bound, "{} > {bound}", parser.buffered_bytes());
+    assert!(items.is_empty());
+}
+
+#[test]
 fn a_line_in_progress_is_never_scanned_again_a_4_mib_line_byte_by_byte() {
     // Linear time: each byte is searched for CR/LF once, when it arrives. A parser that rescanned
     // the held line on every chunk would make ~8 * 10^12 byte visits here and never finish; this

@@ -14,9 +14,10 @@
 // Replay: a fresh subscriber (no Last-Event-ID) gets live events only, after an id-only block
 // naming the newest id (`id: 41`; `id: 0` before the first), so a client that reconnects, or
 // reloads with a stored resume point, before any event came still gets what was published
-// meanwhile; `lastEventId=0` replays everything buffered. An id older than the buffer replays what is left after it; an id the hub
-// never issued (garbage, or from lost state) replays everything buffered; both are preceded by a
-// `hub.gap` event (no id) and flagged by the response header `x-hub-gap: 1`.
+// meanwhile; `lastEventId=0` replays everything buffered. An id older than the buffer replays
+// what is left after it; an id the hub never issued (garbage, or from lost state) replays
+// everything buffered; both are preceded by a `hub.gap` event (no id) and flagged by the
+// response header `x-hub-gap: 1`.
 
 import { DurableObject } from 'cloudflare:workers';
 import wasm from '../pkg/edgesaga_bg.wasm';

@@ -28,7 +28,7 @@ use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
 use super::types::SseParserOptions;
-use crate::notify::parser::batch::{Batch, KEEP_BYTES};
+use crate::notify::parser::batch::{Batch, RELEASE_ABOVE_BYTES};
 use crate::notify::parser::{Limits, SseParser as Core};
 
 /// Raw bindings to `sse_glue.js`.
@@ -115,7 +115,7 @@ impl SseParser {
         }
         self.batch.clear(); // what a fast feed left was read already
         self.core.feed_batch(&self.input[..n as usize], &mut self.batch);
-        if self.input.len() > KEEP_BYTES {
+        if self.input.len() > RELEASE_ABOVE_BYTES {
             self.input = Vec::new();
         }
         Ok(self.flush())
@@ -127,7 +127,7 @@ impl SseParser {
         let len = len as usize;
         if self.input.len() < len {
             // Geometric growth, so chunks growing a little at a time cost few extra crossings.
-            let doubled = (self.input.len() * 2).min(KEEP_BYTES);
+            let doubled = (self.input.len() * 2).min(RELEASE_ABOVE_BYTES);
             self.input.resize(len.max(doubled), 0);
         }
         self.input.as_mut_ptr() as u32
@@ -142,7 +142,7 @@ impl SseParser {
         self.batch.clear();
         let n = (len as usize).min(self.input.len());
         self.core.feed_batch(&self.input[..n], &mut self.batch);
-        if self.input.len() > KEEP_BYTES {
+        if self.input.len() > RELEASE_ABOVE_BYTES {
             self.input = Vec::new();
         }
         let (text, meta) = (self.batch.text(), self.batch.meta());

@@ -7,9 +7,10 @@
 //! A new id is an own id. The same id again is inherited — unless the data is that of the
 //! event that set the id: then it is that event once more (a server replaying from
 //! `Last-Event-ID` inclusive, at-least-once), so it has its own id and the router drops it.
-//! That one case it cannot tell apart: an id-less event whose data repeats, byte for byte,
-//! the event that set the id; it is taken for a duplicate. The fetch transport parses the
-//! bytes itself and always knows.
+//! What it cannot tell apart: an id-less event whose data repeats, byte for byte, the event
+//! that set the id is taken for a duplicate; and since `EventSource` reports no block without
+//! data, the first event after an id-only block (`id: 7` alone) is taken to carry that id. The
+//! fetch transport parses the bytes itself and always knows.
 //!
 //! ```
 //! use edgesaga::notify::event_source::EventSourceIds;

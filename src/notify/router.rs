@@ -17,11 +17,13 @@
 //! The caller runs every handler of the plan (one failing does not stop the others) and
 //! reports each outcome. To run handlers in arrival order, it finishes one plan, retries
 //! included, before accepting the next event; the persistence rule below holds even if it
-//! overlaps them. Parser protocol errors carry no data and are not the router's business. A failure is retried until `max_handler_attempts`, then dead-lettered
+//! overlaps them. Parser protocol errors carry no data and are not the router's business. A
+//! failure is retried until `max_handler_attempts`, then dead-lettered
 //! ([`DeadLetter::Handler`]) with its message. [`Router::last_event_id_to_persist`] is the last
 //! event ID of the newest notification such that it and every notification before it are
 //! settled (all handlers succeeded or dead-lettered; rejected, duplicate and unmatched ones
-//! settle at once), so a store that persists it resumes a reloaded page without losing any.
+//! settle at once), so a store that persists it resumes a reloaded page without losing any; or
+//! the id of a block without data that came after all of them ([`Router::id_without_event`]).
 //! Reconnecting within one page uses the parser's own last event ID instead: notifications
 //! still in flight are in memory.
 //!
@@ -307,14 +309,17 @@ impl Router {
     }
 
     /// The last event ID that is safe to persist (see the [module docs](self)); `None` until a
-    /// notification settles. It can be `""` if the server cleared its ids with an empty `id:`.
+    /// notification settles or a block without data names one. It can be `""` if the server
+    /// cleared its ids with an empty `id:`.
     pub fn last_event_id_to_persist(&self) -> Option<&str> {
         self.settled_id.as_deref()
     }
 
     /// A block without data (`id: 7` alone) committed `id` after every event accepted so far.
     /// It is the resume point once nothing is in flight: a server that names its position when a
-    /// subscriber connects lets a reload resume from there before any notification came. While
+    /// subscriber connects (as the Worker hub does), or that moves it past events a filter kept
+    /// from this subscriber, lets a reload resume from there. The id is taken as the server
+    /// states it, as the spec's last event ID is, even if it names an earlier position. While
     /// notifications are in flight it is ignored; their own ids settle later.
     pub fn id_without_event(&mut self, id: &str) {
         if self.in_flight.is_empty() && self.settled_id.as_deref() != Some(id) {

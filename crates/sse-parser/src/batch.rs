@@ -36,7 +36,7 @@ pub const TYPE_ONCE: u32 = 12;
 const TYPES_MAX: usize = 64;
 
 /// Buffers above this are released once read rather than kept for the next chunk.
-pub const KEEP_BYTES: usize = 1 << 20;
+pub const RELEASE_ABOVE_BYTES: usize = 1 << 20;
 
 /// One chunk's events and errors, encoded (see the [module docs](self)).
 #[derive(Debug)]
@@ -79,7 +79,7 @@ impl Batch {
 
     /// Empties the batch once the host has read it; the type table and the id it holds stay.
     pub fn clear(&mut self) {
-        if self.text.capacity() > KEEP_BYTES {
+        if self.text.capacity() > RELEASE_ABOVE_BYTES {
             self.text = Vec::new();
         }
         self.text.clear();

@@ -63,8 +63,8 @@ impl EventBuilder {
     }
 
     pub(super) fn set_last_event_id(&mut self, id: &str) {
-        id.clone_into(&mut self.last_event_id);
-        id.clone_into(&mut self.id);
+        set_exact(&mut self.last_event_id, id);
+        set_exact(&mut self.id, id);
         self.own_id = false;
     }
 
@@ -128,8 +128,7 @@ impl EventBuilder {
             }
             // An id containing NUL is ignored entirely, by the spec's rule.
             b"id" if memchr(0, value).is_none() => {
-                self.id.clear();
-                self.id.push_str(&lossy(value));
+                set_exact(&mut self.id, &lossy(value));
                 self.own_id = true;
             }
             b"retry" => {
@@ -147,7 +146,7 @@ impl EventBuilder {
         // updates `lastEventId` (and the next `Last-Event-ID`) without firing an event.
         let own_id = std::mem::take(&mut self.own_id);
         if own_id {
-            self.last_event_id.clone_from(&self.id);
+            set_exact(&mut self.last_event_id, &self.id);
         }
         self.event_bytes = 0;
         if !self.data.is_empty() {
@@ -166,10 +165,19 @@ impl EventBuilder {
                 *buf = Vec::new();
             }
         }
-        if self.id.capacity() > KEEP_BYTES {
-            self.id = self.last_event_id.clone();
-            self.last_event_id.shrink_to_fit();
-        }
+    }
+}
+
+/// Puts `value` in `buf`, reusing its capacity but never growing it past `value` (amortised
+/// doubling would let an id buffer reach twice the longest id, over the documented bound), and
+/// releasing a large one once a short id follows.
+fn set_exact(buf: &mut String, value: &str) {
+    if buf.capacity() > KEEP_BYTES && value.len() <= KEEP_BYTES {
+        *buf = String::from(value);
+    } else {
+        buf.clear();
+        buf.reserve_exact(value.len());
+        buf.push_str(value);
     }
 }
 
