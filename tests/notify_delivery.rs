@@ -346,3 +346,43 @@ fn dead_letters_and_recent_notifications_are_bounded_in_bytes_too() {
     off.push(0.0, parse(r#"{"type":"a.b"}"#));
     assert!(off.is_empty());
 }
+
+#[test]
+fn recent_notifications_survive_as_text_within_the_window_and_the_save_bounds() {
+    use edgesaga::notify::notification::{Notification, SchemaOptions};
+    use edgesaga::notify::recent::{RecentBuffer, SAVED_MAX};
+    let schema = SchemaOptions::default();
+    let note = |entity: &str, id: Option<&str>| {
+        let raw =
+            format!("{{\"type\":\"payment.processed\",\"entityId\":\"{entity}\",\"note\":\"a \\\"q\\\" \\n é\"}}");
+        let n = Notification::parse(raw, &schema).unwrap();
+        Rc::new(n.with_sse_ids(id.map(Arc::from), Arc::from(id.unwrap_or("7"))))
+    };
+    let mut recent = RecentBuffer::new(5_000, 256);
+    recent.push(1_000.0, note("o-old", Some("1")));
+    recent.push(4_000.0, note("o-1", Some("8")));
+    recent.push(4_500.0, note("o-2", None)); // inherited id 7... as its lastEventId
+    let text = recent.to_text(6_500.0); // o-old is out of the window by now
+    let mut restored = RecentBuffer::new(5_000, 256);
+    assert_eq!(restored.restore(&text, 7_000.0, &schema), 2);
+    let back: Vec<(Option<&str>, &str, Option<&str>, &str)> =
+        restored.iter(7_000.0).map(|n| (n.id(), n.last_event_id(), n.entity_id(), n.raw())).collect();
+    let expected: Vec<_> = recent.iter(6_500.0).map(|n| (n.id(), n.last_event_id(), n.entity_id(), n.raw())).collect();
+    assert_eq!(back, expected);
+    let route = Route::new("payment.processed").unwrap().entity("o-1");
+    assert!(restored.find(8_999.0, &route, |_| true).is_some(), "kept its arrival time: 4 000");
+    assert!(restored.find(9_001.0, &route, |_| true).is_none());
+    // Too old by the time it is read back, or not that text at all: nothing restored.
+    assert_eq!(RecentBuffer::new(5_000, 256).restore(&text, 10_000.0, &schema), 0);
+    for junk in ["", "{}", "[1,2]", "[[\"x\",null,\"1\",\"{}\"]]", "[[1,null,\"1\",\"not json\"]]"] {
+        assert_eq!(RecentBuffer::new(5_000, 256).restore(junk, 1.0, &schema), 0, "{junk}");
+    }
+    // The newest SAVED_MAX only.
+    let mut many = RecentBuffer::new(5_000, 256);
+    for i in 0..SAVED_MAX + 10 {
+        many.push(i as f64, note(&format!("o-{i}"), Some(&i.to_string())));
+    }
+    let mut back = RecentBuffer::new(5_000, 256);
+    assert_eq!(back.restore(&many.to_text(100.0), 100.0, &schema), SAVED_MAX);
+    assert_eq!(back.iter(100.0).next().unwrap().id(), Some("10"));
+}

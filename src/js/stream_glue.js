@@ -99,6 +99,7 @@ export function readStreamOptions(url, o) {
     ['lastEventId', (v) => typeof v === 'string', 'a string'],
     ['store', (v) => typeof v === 'object' && typeof v.get === 'function' && typeof v.set === 'function', 'an object with get(key) and set(key, value)'],
     ['storeKey', (v) => typeof v === 'string' && v.length > 0, 'a non-empty string'],
+    ['storeRecent', (v) => typeof v === 'boolean', 'a boolean'],
     ['heartbeatTimeoutMs', isCount, 'a non-negative integer (0 disables the watchdog)'],
     ['dedupeWindow', isCount, 'a non-negative integer'],
     ['deadLetterLimit', isCount, 'a non-negative integer'],
@@ -145,6 +146,7 @@ export function readStreamOptions(url, o) {
   if (out.transport === 'eventsource' && (out.heartbeatTimeoutMs || out.reconnect)) {
     return fail(out.heartbeatTimeoutMs ? 'options.heartbeatTimeoutMs' : 'options.reconnect', "works with the 'fetch' transport only");
   }
+  if (out.storeRecent && !out.store) return fail('options.storeRecent', 'needs options.store');
   // EventSource cannot send Last-Event-ID on its first request, so it cannot resume a stored
   // position: refuse rather than silently redeliver everything.
   if (out.transport === 'eventsource' && (out.store || out.lastEventId)) {

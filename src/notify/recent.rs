@@ -24,9 +24,11 @@
 
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::sync::Arc;
 
-use super::notification::Notification;
+use super::notification::{Notification, SchemaOptions};
 use super::pattern::Route;
+use crate::json::{write_string, Json};
 
 /// How far back a wait looks, unless configured otherwise.
 pub const DEFAULT_RECENT_WINDOW_MS: u64 = 5_000;
@@ -34,6 +36,10 @@ pub const DEFAULT_RECENT_WINDOW_MS: u64 = 5_000;
 pub const DEFAULT_RECENT_CAPACITY: usize = 256;
 /// Bytes of raw text kept at most, unless configured otherwise.
 pub const DEFAULT_RECENT_MAX_BYTES: usize = 1 << 20;
+/// At most this many notifications go into [`RecentBuffer::to_text`] (the newest)...
+pub const SAVED_MAX: usize = 32;
+/// ...and at most this many bytes of their raw text (the newest one always).
+pub const SAVED_MAX_BYTES: usize = 64 << 10;
 
 /// The buffer, oldest first. See the [module docs](self).
 #[derive(Clone, Debug)]
@@ -120,5 +126,63 @@ impl RecentBuffer {
     pub fn clear(&mut self) {
         self.bytes = 0;
         self.items.clear();
+    }
+
+    /// The newest notifications still within the window at `now_ms` (at most [`SAVED_MAX`] and
+    /// [`SAVED_MAX_BYTES`]) as text a store can keep across a page reload: a JSON array of
+    /// `[arrivedAtMs, id or null, lastEventId, raw]`, oldest first.
+    pub fn to_text(&self, now_ms: f64) -> String {
+        let window = self.window_ms as f64;
+        let (mut count, mut bytes) = (0, 0);
+        let newest = self.items.iter().rev().take_while(|(at, n)| {
+            bytes += n.raw().len();
+            count += 1;
+            now_ms - at <= window && count <= SAVED_MAX && (count == 1 || bytes <= SAVED_MAX_BYTES)
+        });
+        let kept: Vec<&(f64, Rc<Notification>)> = newest.collect();
+        let mut out = String::from("[");
+        for (i, (at, n)) in kept.into_iter().rev().enumerate() {
+            out.push_str(if i == 0 { "[" } else { ",[" });
+            // Arrival times are whole milliseconds (`Date.now()`): no float formatting needed.
+            out.push_str(&(at.max(0.0) as u64).to_string());
+            out.push(',');
+            match n.id() {
+                Some(id) => write_string(id, &mut out),
+                None => out.push_str("null"),
+            }
+            out.push(',');
+            write_string(n.last_event_id(), &mut out);
+            out.push(',');
+            write_string(n.raw(), &mut out);
+            out.push(']');
+        }
+        out.push(']');
+        out
+    }
+
+    /// Puts back what [`to_text`](Self::to_text) wrote (call it before anything newer
+    /// arrives). Entries older than the window at `now_ms`, malformed ones and notifications the
+    /// schema no longer accepts are skipped; text that is not such an array restores nothing.
+    /// Returns how many were restored.
+    pub fn restore(&mut self, text: &str, now_ms: f64, schema: &SchemaOptions) -> usize {
+        let Ok(Json::Array(entries)) = Json::parse(text, 4) else { return 0 };
+        let mut restored = 0;
+        for entry in entries {
+            let Json::Array(fields) = entry else { continue };
+            let [Json::Number(at), id, Json::String(last), Json::String(raw)] = &fields[..] else { continue };
+            let at = at.value();
+            let age = now_ms - at;
+            if age.is_nan() || age < 0.0 || age > self.window_ms as f64 {
+                continue;
+            }
+            let id = match id {
+                Json::String(id) if !id.is_empty() => Some(Arc::from(id.as_str())),
+                _ => None,
+            };
+            let Ok(notification) = Notification::parse(raw.clone(), schema) else { continue };
+            self.push(at, Rc::new(notification.with_sse_ids(id, Arc::from(last.as_str()))));
+            restored += 1;
+        }
+        restored
     }
 }

@@ -357,6 +357,16 @@ impl Router {
         &self.recent
     }
 
+    /// The same, to restore a saved one ([`RecentBuffer::restore`]).
+    pub fn recent_mut(&mut self) -> &mut RecentBuffer {
+        &mut self.recent
+    }
+
+    /// The schema notifications are read with.
+    pub fn schema(&self) -> &SchemaOptions {
+        &self.config.schema
+    }
+
     /// The deduplication window.
     pub fn dedupe(&self) -> &DedupeWindow {
         &self.dedupe

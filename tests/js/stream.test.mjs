@@ -204,6 +204,28 @@ test('store: an id-only block naming where a fresh connection starts is a resume
   await eventually(() => assert.equal(saved.get('feed'), '5'));
 });
 
+test('storeRecent: a waitFor after a reload still finds a notification from just before it', async () => {
+  const saved = new Map();
+  const store = { get: async (key) => saved.get(key), set: async (key, value) => void saved.set(key, value) };
+  ctx.server.publish(envelope(1));
+  ctx.server.publish(envelope(2));
+  const before = open({ store, storeKey: 'feed', storeRecent: true, recentWindowMs: 60_000 });
+  await seen(before, 2);
+  await eventually(() => assert.equal(JSON.parse(saved.get('feed:recent') ?? '[]').length, 2));
+  before.stream.close();
+  // The page reloads: a new stream on the same store resumes after 2, and has 1 and 2 for waitFor.
+  const after = open({ store, storeKey: 'feed', storeRecent: true, recentWindowMs: 60_000 });
+  const got = await after.stream.waitFor('payment.processed', (n) => n.entityId === 'order-1', { timeoutMs: 1000 });
+  assert.deepEqual([got.id, seqOf(got), got.entityId], ['1', 1, 'order-1']);
+  await sleep(100);
+  assert.deepEqual(after.seen, [], 'not delivered to handlers again');
+  assert.equal(ctx.server.connections.at(-1).headers.lastEventId, '2');
+  // Without storeRecent, nothing is kept for waitFor.
+  const plain = open({ store, storeKey: 'feed', recentWindowMs: 60_000 });
+  await assert.rejects(plain.stream.waitFor('payment.processed', undefined, { timeoutMs: 200 }), { name: 'TimeoutError' });
+  assert.throws(() => open({ storeRecent: true }), (e) => e.field === 'options.storeRecent');
+});
+
 test('waitFor: after the call, shortly before it, timeout, abort, and close', async () => {
   const log = open({ recentWindowMs: 2000 });
   const later = log.stream.waitFor('payment.processed', (n) => n.entityId === 'order-7', { timeoutMs: 5000 });

@@ -5,9 +5,9 @@
 // the same storage, keyed by id, so a notification delivered again after a reload that came
 // between the two writes is recognised, never shown twice.
 //
-// It is also what the transaction's `await payment.processed` step waits on (`source`): first
-// in what the feed already received — before a reload, say, when the step ran again after it —
-// then on the live stream.
+// It is also what the transaction's `await payment.processed` step waits on (`source`: the
+// stream itself). With `storeRecent`, the stream keeps its recent notifications in the same
+// storage, so a step resumed after a reload still finds a confirmation that came just before.
 
 import { NotificationStream } from 'edgesaga';
 import { element } from './timeline.js';
@@ -16,14 +16,6 @@ const HISTORY_KEY = 'demo:feed';
 const LAST_EVENT_ID_KEY = 'demo:feed:lastEventId';
 const KEEP = 200;
 const $ = (selector) => document.querySelector(selector);
-
-/** `pattern` as NotificationStream reads it: `a.b`, `a.*`, `*.b` or `*`. */
-export function matches(pattern, type) {
-  if (pattern === '*') return true;
-  const [resource, action] = pattern.split('.');
-  const [r, a] = type.split('.');
-  return (resource === '*' || resource === r) && (action === '*' || action === a);
-}
 
 /**
  * Opens the feed. `onNotification(n)` runs after each new notification was recorded.
@@ -43,6 +35,8 @@ export async function startFeed({ url, token, storage, onNotification = () => {}
     headers: { authorization: `Bearer ${token}` },
     store: storage,
     storeKey: LAST_EVENT_ID_KEY,
+    storeRecent: true,
+    recentWindowMs: 120_000, // an await step resumed after a reload looks back this far
     reconnect: { initialDelayMs: 250, maxDelayMs: 2000 },
     onStateChange: (next, detail) => {
       state = next;
@@ -92,13 +86,5 @@ export async function startFeed({ url, token, storage, onNotification = () => {}
   }
   render();
 
-  /** A NotificationSource for `executeHttpTransaction`: what the feed has, then the stream. */
-  const source = {
-    waitFor(pattern, predicate, options) {
-      const earlier = history.find((n) => matches(pattern, n.type) && predicate(n));
-      return earlier ? Promise.resolve(earlier) : stream.waitFor(pattern, predicate, options);
-    },
-  };
-
-  return { stream, history, source };
+  return { stream, history, source: stream };
 }

@@ -32,6 +32,8 @@ pub(super) struct State {
     pub(super) queues: Vec<sys::NotificationQueue>,
     pub(super) dead_letters: VecDeque<JsValue>,
     pub(super) protocol_errors: u32,
+    /// A notification joined the recent ones since they were last stored (`storeRecent`).
+    pub(super) recent_changed: bool,
 }
 
 /// The delivery state of one stream.
@@ -76,6 +78,7 @@ impl Delivery {
                 queues: Vec::new(),
                 dead_letters: VecDeque::new(),
                 protocol_errors: 0,
+                recent_changed: false,
             }),
             stream_filter,
             dead_letter_limit: options.dead_letter_limit,
@@ -168,19 +171,6 @@ pub(super) fn route(pattern: &str, filter: Option<&Object>) -> Result<Route, JsV
     Ok(route)
 }
 
-/// Reads the resume point from the store, if any (it wins over `options.lastEventId`).
-pub async fn restore(inner: &Rc<Inner>) {
-    let Some(store) = &inner.options.store else { return };
-    match JsFuture::from(sys::call_store(store, "get", &inner.options.store_key, "")).await {
-        Ok(v) => {
-            if let Some(id) = v.as_string() {
-                inner.delivery.state.borrow_mut().parser.set_last_event_id(&id);
-            }
-        }
-        Err(e) => inner.report(&e),
-    }
-}
-
 /// Parses a chunk and delivers each complete event before the next chunk is read.
 pub async fn feed(inner: &Rc<Inner>, chunk: &[u8]) {
     let mut items = Vec::new();
@@ -215,7 +205,7 @@ pub async fn feed(inner: &Rc<Inner>, chunk: &[u8]) {
         moved
     };
     if committed {
-        persist(inner).await;
+        super::store::persist(inner).await;
     }
 }
 
@@ -231,7 +221,10 @@ pub async fn deliver(inner: &Rc<Inner>, event: Event) {
     let now = WebClock.now_ms();
     let accepted = inner.delivery.state.borrow_mut().router.accept(event, now);
     let plan = match accepted {
-        Accepted::Deliver(plan) => plan,
+        Accepted::Deliver(plan) => {
+            inner.delivery.state.borrow_mut().recent_changed = true;
+            plan
+        }
         Accepted::Duplicate => return,
         Accepted::DeadLettered => {
             let letter = inner.delivery.state.borrow().router.dead_letters().latest().map(|d| {
@@ -245,7 +238,7 @@ pub async fn deliver(inner: &Rc<Inner>, event: Event) {
                 inner.report(&Reflect::get(&letter, &"error".into()).unwrap_or_default());
                 inner.delivery.push_dead_letter(letter);
             }
-            persist(inner).await;
+            super::store::persist(inner).await;
             return;
         }
     };
@@ -267,7 +260,7 @@ pub async fn deliver(inner: &Rc<Inner>, event: Event) {
         resolve_waiters(inner, &plan.notification, &js);
         offer_to_iterators(inner, &js).await;
     }
-    persist(inner).await;
+    super::store::persist(inner).await;
 }
 
 /// Runs one handler until it succeeds or the router dead-letters it; a failure never stops
@@ -341,14 +334,6 @@ async fn offer_to_iterators(inner: &Rc<Inner>, js: &JsValue) {
             // A slow consumer holds delivery back rather than losing notifications.
             let _ = JsFuture::from(room.unchecked_into::<Promise>()).await;
         }
-    }
-}
-
-async fn persist(inner: &Rc<Inner>) {
-    let update = inner.delivery.state.borrow_mut().router.take_persist_update();
-    let (Some(id), Some(store)) = (update, &inner.options.store) else { return };
-    if let Err(e) = JsFuture::from(sys::call_store(store, "set", &inner.options.store_key, &id)).await {
-        inner.report(&e);
     }
 }
 

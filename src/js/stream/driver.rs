@@ -21,7 +21,7 @@ use crate::platform::Clock;
 
 /// Runs until the stream closes.
 pub async fn run(inner: Rc<Inner>) {
-    super::delivery::restore(&inner).await;
+    super::store::restore(&inner).await;
     let opts = &inner.options;
     let mut tracker = ReconnectTracker::new(ReconnectPolicy {
         base_delay_ms: opts.initial_delay_ms,

@@ -13,12 +13,13 @@
 //!
 //! [`connection`] runs one connection (fetch stream or EventSource), [`driver`] decides what
 //! happens after it ends, [`delivery`] turns events into notifications for the handlers,
-//! [`waiters`] serves `waitFor`.
+//! [`waiters`] serves `waitFor`, [`store`] keeps what a reloaded page resumes from.
 
 mod connection;
 mod delivery;
 mod driver;
 mod options;
+mod store;
 mod sys;
 mod types;
 mod waiters;

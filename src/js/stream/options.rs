@@ -30,6 +30,8 @@ pub struct Options {
     pub last_event_id: Option<String>,
     pub store: Option<Object>,
     pub store_key: String,
+    /// Also keep the recent notifications in the store (`storeRecent`).
+    pub store_recent: bool,
     /// 0 disables the watchdog.
     pub heartbeat_timeout_ms: u64,
     pub initial_delay_ms: u64,
@@ -92,6 +94,7 @@ impl Options {
             last_event_id: string(o, "lastEventId"),
             store: Some(get(o, "store")).filter(JsValue::is_object).map(JsCast::unchecked_into),
             store_key: string(o, "storeKey").unwrap_or_else(|| format!("edgesaga:lastEventId:{url}")),
+            store_recent: get(o, "storeRecent").as_bool().unwrap_or(false),
             heartbeat_timeout_ms: number(o, "heartbeatTimeoutMs", 45_000),
             initial_delay_ms: number(&reconnect, "initialDelayMs", 1_000),
             max_delay_ms: number(&reconnect, "maxDelayMs", 30_000),

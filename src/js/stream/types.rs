@@ -73,6 +73,12 @@ export interface NotificationStreamOptions {
    *  (`'fetch'` transport only: `EventSource` cannot send `Last-Event-ID` on its first request). */
   store?: { get(key: string): string | null | undefined | Promise<string | null | undefined>; set(key: string, value: string): void | Promise<void> };
   storeKey?: string;
+  /**
+   * With `store`: also keep the notifications of the last `recentWindowMs` (the newest 32, at
+   * most 64 KiB) under `storeKey + ':recent'`, so a `waitFor` after a reload — a transaction's
+   * resumed await step — still finds one that arrived just before it. Default false.
+   */
+  storeRecent?: boolean;
   /** Backoff after a drop: the server's `retry`, plus exponential backoff with full jitter ('fetch' only). */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; healthyAfterMs?: number };
   /** Reconnect a connection silent this long (default 45 000; 0 disables; 'fetch' only). */

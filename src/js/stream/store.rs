@@ -1,0 +1,80 @@
+//! The optional `store`: where a reloaded page resumes (`lastEventId`, written once every
+//! handler of a notification settled, or after a block without data) and, with
+//! `storeRecent`, the recent notifications a `waitFor` after the reload still sees.
+
+use std::rc::Rc;
+
+use wasm_bindgen_futures::JsFuture;
+
+use super::delivery::to_js;
+use super::waiters::resolve_waiters;
+use super::{sys, Inner};
+use crate::notify::notification::Notification;
+use crate::platform::web::WebClock;
+use crate::platform::Clock;
+
+/// Reads the resume point from the store, if any (it wins over `options.lastEventId`), and with
+/// `storeRecent` the recent notifications, for `waitFor`.
+pub(super) async fn restore(inner: &Rc<Inner>) {
+    let Some(store) = &inner.options.store else { return };
+    match JsFuture::from(sys::call_store(store, "get", &inner.options.store_key, "")).await {
+        Ok(v) => {
+            if let Some(id) = v.as_string() {
+                inner.delivery.state.borrow_mut().parser.set_last_event_id(&id);
+            }
+        }
+        Err(e) => inner.report(&e),
+    }
+    if !inner.options.store_recent {
+        return;
+    }
+    match JsFuture::from(sys::call_store(store, "get", &recent_key(inner), "")).await {
+        Ok(v) => {
+            if let Some(text) = v.as_string() {
+                let mut state = inner.delivery.state.borrow_mut();
+                let router = &mut state.router;
+                let schema = *router.schema();
+                let now = WebClock.now_ms();
+                router.recent_mut().restore(&text, now, &schema);
+                let restored: Vec<Rc<Notification>> = router.recent().iter(now).cloned().collect();
+                drop(state);
+                // A `waitFor` made while the store was being read looks at them now.
+                for n in restored {
+                    if inner.delivery.stream_filter.as_ref().is_none_or(|f| f.matches(&n)) {
+                        resolve_waiters(inner, &n, &to_js(&n));
+                    }
+                }
+            }
+        }
+        Err(e) => inner.report(&e),
+    }
+}
+
+fn recent_key(inner: &Inner) -> String {
+    let mut key = inner.options.store_key.clone();
+    key.push_str(":recent");
+    key
+}
+
+/// Writes what changed: (`storeRecent`) the recent notifications first, then the resume point.
+/// In that order a reload between the two writes finds the notification twice (replayed, and
+/// among the recent ones: harmless), never nowhere.
+pub(super) async fn persist(inner: &Rc<Inner>) {
+    let Some(store) = &inner.options.store else { return };
+    let recent = {
+        let mut state = inner.delivery.state.borrow_mut();
+        let changed = std::mem::take(&mut state.recent_changed) && inner.options.store_recent;
+        changed.then(|| state.router.recent().to_text(WebClock.now_ms()))
+    };
+    if let Some(text) = recent {
+        if let Err(e) = JsFuture::from(sys::call_store(store, "set", &recent_key(inner), &text)).await {
+            inner.report(&e);
+        }
+    }
+    let update = inner.delivery.state.borrow_mut().router.take_persist_update();
+    if let Some(id) = update {
+        if let Err(e) = JsFuture::from(sys::call_store(store, "set", &inner.options.store_key, &id)).await {
+            inner.report(&e);
+        }
+    }
+}
