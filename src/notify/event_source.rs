@@ -98,7 +98,7 @@ mod tests {
     }
 
     #[test]
-    fn an_older_replayed_id_is_dropped_by_the_window() {
+    fn an_older_replayed_id_still_in_the_dedupe_window_is_dropped() {
         let got = delivered(&[("a", "1"), ("b", "2"), ("a", "1"), ("b", "2"), ("c", "3")]);
         assert_eq!(got, ["a", "b", "c"]);
     }

@@ -86,6 +86,12 @@ impl Delivery {
         }
     }
 
+    /// Whether the stream's own `filter` (`tenantId`, `entityId`) lets `n` through to handlers,
+    /// `waitFor`s and iterators.
+    pub(super) fn wanted(&self, n: &Notification) -> bool {
+        self.stream_filter.as_ref().is_none_or(|f| f.matches(n))
+    }
+
     pub fn last_event_id(&self) -> String {
         self.state.borrow().parser.last_event_id().to_owned()
     }
@@ -242,7 +248,7 @@ pub async fn deliver(inner: &Rc<Inner>, event: Event) {
             return;
         }
     };
-    let wanted = inner.delivery.stream_filter.as_ref().is_none_or(|f| f.matches(&plan.notification));
+    let wanted = inner.delivery.wanted(&plan.notification);
     let js = to_js(&plan.notification);
     for sub in &plan.handlers {
         let handler = inner.delivery.state.borrow().handlers.iter().find(|(h, _)| h == sub).map(|(_, f)| f.clone());

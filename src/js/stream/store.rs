@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use js_sys::Object;
 use wasm_bindgen_futures::JsFuture;
 
 use super::delivery::to_js;
@@ -17,36 +18,24 @@ use crate::platform::Clock;
 /// `storeRecent` the recent notifications, for `waitFor`.
 pub(super) async fn restore(inner: &Rc<Inner>) {
     let Some(store) = &inner.options.store else { return };
-    match JsFuture::from(sys::call_store(store, "get", &inner.options.store_key, "")).await {
-        Ok(v) => {
-            if let Some(id) = v.as_string() {
-                inner.delivery.state.borrow_mut().parser.set_last_event_id(&id);
-            }
-        }
-        Err(e) => inner.report(&e),
+    if let Some(id) = get(inner, store, &inner.options.store_key).await {
+        inner.delivery.state.borrow_mut().parser.set_last_event_id(&id);
     }
     if !inner.options.store_recent {
         return;
     }
-    match JsFuture::from(sys::call_store(store, "get", &recent_key(inner), "")).await {
-        Ok(v) => {
-            if let Some(text) = v.as_string() {
-                let mut state = inner.delivery.state.borrow_mut();
-                let router = &mut state.router;
-                let schema = *router.schema();
-                let now = WebClock.now_ms();
-                router.recent_mut().restore(&text, now, &schema);
-                let restored: Vec<Rc<Notification>> = router.recent().iter(now).cloned().collect();
-                drop(state);
-                // A `waitFor` made while the store was being read looks at them now.
-                for n in restored {
-                    if inner.delivery.stream_filter.as_ref().is_none_or(|f| f.matches(&n)) {
-                        resolve_waiters(inner, &n, &to_js(&n));
-                    }
-                }
-            }
-        }
-        Err(e) => inner.report(&e),
+    let Some(text) = get(inner, store, &recent_key(inner)).await else { return };
+    let now = WebClock.now_ms();
+    let restored: Vec<Rc<Notification>> = {
+        let mut state = inner.delivery.state.borrow_mut();
+        let router = &mut state.router;
+        let schema = *router.schema();
+        router.recent_mut().restore(&text, now, &schema);
+        router.recent().iter(now).cloned().collect()
+    };
+    // A `waitFor` made while the store was being read looks at them now.
+    for n in restored.iter().filter(|n| inner.delivery.wanted(n)) {
+        resolve_waiters(inner, n, &to_js(n));
     }
 }
 
@@ -67,14 +56,28 @@ pub(super) async fn persist(inner: &Rc<Inner>) {
         changed.then(|| state.router.recent().to_text(WebClock.now_ms()))
     };
     if let Some(text) = recent {
-        if let Err(e) = JsFuture::from(sys::call_store(store, "set", &recent_key(inner), &text)).await {
-            inner.report(&e);
-        }
+        set(inner, store, &recent_key(inner), &text).await;
     }
     let update = inner.delivery.state.borrow_mut().router.take_persist_update();
     if let Some(id) = update {
-        if let Err(e) = JsFuture::from(sys::call_store(store, "set", &inner.options.store_key, &id)).await {
+        set(inner, store, &inner.options.store_key, &id).await;
+    }
+}
+
+/// `store.get(key)` as a string; a failure goes to `onError`.
+async fn get(inner: &Inner, store: &Object, key: &str) -> Option<String> {
+    match JsFuture::from(sys::call_store(store, "get", key, "")).await {
+        Ok(v) => v.as_string(),
+        Err(e) => {
             inner.report(&e);
+            None
         }
+    }
+}
+
+/// `store.set(key, value)`; a failure goes to `onError`.
+async fn set(inner: &Inner, store: &Object, key: &str, value: &str) {
+    if let Err(e) = JsFuture::from(sys::call_store(store, "set", key, value)).await {
+        inner.report(&e);
     }
 }

@@ -80,7 +80,7 @@ pub fn wait_for(inner: &Rc<Inner>, pattern: &str, predicate: Option<Function>, o
         state.router.recent().iter(now).filter(|n| route.matches(n)).cloned().collect()
     };
     for n in &recent {
-        if inner.delivery.stream_filter.as_ref().is_some_and(|f| !f.matches(n)) {
+        if !inner.delivery.wanted(n) {
             continue;
         }
         let js = to_js(n);
